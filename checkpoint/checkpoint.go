@@ -1,0 +1,207 @@
+// Package checkpoint implements the transparency-log formats treelog shares
+// between its parts: checkpoints (c2sp.org/tlog-checkpoint) and offline
+// inclusion proofs (c2sp.org/tlog-proof).
+package checkpoint
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"treelog/note"
+)
+
+// HashSize is the size of a Merkle tree hash (SHA-256).
+const HashSize = 32
+
+// Hash is a Merkle tree hash.
+type Hash = [HashSize]byte
+
+// EmptyRoot is the root hash of the empty tree, SHA-256 of the empty string
+// (RFC 6962, section 2.1).
+var EmptyRoot = Hash(sha256.Sum256(nil))
+
+// MaxExtensionLines bounds the extension lines a parsed checkpoint may have.
+const MaxExtensionLines = 16
+
+// ErrMalformed is wrapped by every error about a checkpoint's syntax.
+var ErrMalformed = errors.New("malformed checkpoint")
+
+// A Checkpoint is the text of a signed tree head: origin, tree size, root
+// hash and optional extension lines.
+type Checkpoint struct {
+	Origin     string
+	Size       uint64
+	Hash       Hash
+	Extensions []string
+}
+
+// Text returns the note text of the checkpoint.
+func (c Checkpoint) Text() string {
+	var b strings.Builder
+	b.WriteString(c.Origin)
+	b.WriteByte('\n')
+	b.WriteString(strconv.FormatUint(c.Size, 10))
+	b.WriteByte('\n')
+	b.WriteString(base64.StdEncoding.EncodeToString(c.Hash[:]))
+	b.WriteByte('\n')
+	for _, e := range c.Extensions {
+		b.WriteString(e)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// String returns a short description for messages: "origin@size root".
+func (c Checkpoint) String() string {
+	return fmt.Sprintf("%s@%d %s", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Hash[:]))
+}
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+// ParseText parses the note text of a checkpoint.
+func ParseText(text string) (Checkpoint, error) {
+	if err := note.CheckText(text); err != nil {
+		return Checkpoint{}, malformed("%v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if len(lines) < 3 {
+		return Checkpoint{}, malformed("%d lines, want at least 3 (origin, size, root hash)", len(lines))
+	}
+	if len(lines) > 3+MaxExtensionLines {
+		return Checkpoint{}, malformed("%d extension lines, over the limit of %d", len(lines)-3, MaxExtensionLines)
+	}
+	var c Checkpoint
+	c.Origin = lines[0]
+	if c.Origin == "" {
+		return Checkpoint{}, malformed("line 1: origin is empty")
+	}
+	size, err := ParseDecimal(lines[1])
+	if err != nil {
+		return Checkpoint{}, malformed("line 2: tree size: %v", err)
+	}
+	c.Size = size
+	c.Hash, err = ParseHash(lines[2])
+	if err != nil {
+		return Checkpoint{}, malformed("line 3: root hash: %v", err)
+	}
+	if c.Size == 0 && c.Hash != EmptyRoot {
+		return Checkpoint{}, malformed("line 3: tree size is 0 but the root hash is not SHA-256 of the empty string")
+	}
+	for i, e := range lines[3:] {
+		if e == "" {
+			return Checkpoint{}, malformed("line %d: extension line is empty", i+4)
+		}
+		c.Extensions = append(c.Extensions, e)
+	}
+	return c, nil
+}
+
+// ParseDecimal parses an ASCII decimal with no leading zeros (but "0"),
+// no sign and no spaces, as the C2SP formats write sizes and indexes.
+func ParseDecimal(s string) (uint64, error) {
+	if s == "" {
+		return 0, errors.New("empty number")
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, fmt.Errorf("%q is not a decimal number", trim(s))
+		}
+	}
+	if len(s) > 1 && s[0] == '0' {
+		return 0, fmt.Errorf("%q has a leading zero", trim(s))
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q does not fit in 64 bits", trim(s))
+	}
+	return n, nil
+}
+
+// ParseHash decodes a standard, padded base64 SHA-256 hash.
+func ParseHash(s string) (Hash, error) {
+	var h Hash
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return h, fmt.Errorf("%q is not base64", trim(s))
+	}
+	if len(b) != HashSize {
+		return h, fmt.Errorf("%d bytes, want %d", len(b), HashSize)
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+func trim(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// Sign signs the checkpoint with the log's key (and any other signers).
+func Sign(c Checkpoint, signers ...note.Signer) ([]byte, error) {
+	if len(signers) == 0 {
+		return nil, errors.New("signing checkpoint: no signer")
+	}
+	if signers[0].Name() != c.Origin {
+		return nil, fmt.Errorf("signing checkpoint: log key name %q is not the origin %q", signers[0].Name(), c.Origin)
+	}
+	text := c.Text()
+	if _, err := ParseText(text); err != nil {
+		return nil, fmt.Errorf("signing checkpoint: %w", err)
+	}
+	return note.Sign(text, signers...)
+}
+
+// A Signed checkpoint is a checkpoint whose log signature was verified.
+type Signed struct {
+	Checkpoint
+	// Note holds the verified log signature in Sigs; cosignatures and other
+	// signatures are in UnverifiedSigs (see the policy package).
+	Note *note.Note
+}
+
+// Bytes returns the signed note.
+func (s *Signed) Bytes() []byte { return s.Note.Marshal() }
+
+// Open parses a signed checkpoint and verifies it was signed by the log key
+// v, whose name must be the checkpoint's origin. Signatures by other keys are
+// kept unverified in Note.UnverifiedSigs.
+func Open(msg []byte, v note.Verifier) (*Signed, error) {
+	n, err := note.Open(msg, v)
+	if err != nil {
+		var ue *note.UnverifiedError
+		if errors.As(err, &ue) {
+			return nil, fmt.Errorf("checkpoint is not signed by log key %s+%08x", v.Name(), v.KeyHash())
+		}
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	c, err := ParseText(n.Text)
+	if err != nil {
+		return nil, err
+	}
+	if c.Origin != v.Name() {
+		return nil, fmt.Errorf("checkpoint origin %q is not the log's %q", trim(c.Origin), v.Name())
+	}
+	return &Signed{Checkpoint: c, Note: n}, nil
+}
+
+// Origin returns the origin line of a signed checkpoint without verifying it,
+// to pick the verifier. It fails on anything that does not parse.
+func Origin(msg []byte) (string, error) {
+	n, err := note.Parse(msg)
+	if err != nil {
+		return "", err
+	}
+	c, err := ParseText(n.Text)
+	if err != nil {
+		return "", err
+	}
+	return c.Origin, nil
+}

@@ -1,0 +1,113 @@
+// Command treelog is the publisher's and the user's tool: it makes keys,
+// Manifests and MetaManifests, publishes tree snapshots to a log, and
+// verifies a synced tree before it is used.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Exit codes shared by every subcommand.
+const (
+	exitOK      = 0
+	exitFail    = 1 // a verification failed: the input is bad
+	exitUsage   = 2
+	exitLocal   = 3 // this machine's own state is unreadable or corrupt
+)
+
+type command struct {
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands = map[string]command{}
+
+func register(name, summary string, run func(args []string, stdout, stderr io.Writer) int) {
+	commands[name] = command{summary: summary, run: run}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "treelog: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+	return c.run(args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "treelog: transparency for software distribution trees")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: treelog <command> [flags] [args]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'treelog <command> --help' for a command's flags.")
+}
+
+// newFlags returns a flag set whose errors and --help print to stderr/stdout
+// in the same form for every subcommand.
+func newFlags(name, argsUsage, about string, stdout, stderr io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: treelog %s [flags] %s\n\n%s\n\nFlags:\n", name, argsUsage, about)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+	}
+	return fs
+}
+
+// parseFlags parses args and returns -1 to continue, or an exit code.
+func parseFlags(fs *pflag.FlagSet, args []string, nargs int, stderr io.Writer) int {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "treelog %s: %v\n", fs.Name(), err)
+		return exitUsage
+	}
+	if nargs >= 0 && fs.NArg() != nargs {
+		fmt.Fprintf(stderr, "treelog %s: want %d argument(s), got %d (%s)\n", fs.Name(), nargs, fs.NArg(), strings.Join(fs.Args(), " "))
+		return exitUsage
+	}
+	return -1
+}
+
+func usageErr(stderr io.Writer, cmd, format string, args ...any) int {
+	fmt.Fprintf(stderr, "treelog %s: %s\n", cmd, fmt.Sprintf(format, args...))
+	return exitUsage
+}
+
+func fail(stderr io.Writer, cmd string, err error) int {
+	fmt.Fprintf(stderr, "treelog %s: %v\n", cmd, err)
+	return exitFail
+}

@@ -1,0 +1,95 @@
+// Package keyfile stores signed-note keys on disk: the secret key in
+// PREFIX.key (mode 0600, never overwritten) and the verifier key in PREFIX.pub.
+package keyfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"treelog/note"
+)
+
+// Write creates PREFIX.key and PREFIX.pub. It refuses to overwrite either
+// file, and removes what it wrote if the second write fails.
+func Write(prefix, skey, vkey string) error {
+	for _, p := range []string{prefix + ".key", prefix + ".pub"} {
+		if _, err := os.Lstat(p); err == nil {
+			return fmt.Errorf("%s already exists; refusing to overwrite a key", p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if err := writeNew(prefix+".key", skey+"\n", 0o600); err != nil {
+		return err
+	}
+	if err := writeNew(prefix+".pub", vkey+"\n", 0o644); err != nil {
+		os.Remove(prefix + ".key")
+		return err
+	}
+	return nil
+}
+
+func writeNew(path, data string, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", path, err)
+	}
+	if _, err := f.WriteString(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// ReadSigner reads a secret key file.
+func ReadSigner(path string) (note.Signer, error) {
+	b, err := readSmall(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := note.NewSigner(strings.TrimSpace(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// ReadVerifierKey reads a verifier key file (one vkey, surrounding
+// whitespace ignored).
+func ReadVerifierKey(path string) (string, error) {
+	b, err := readSmall(path)
+	if err != nil {
+		return "", err
+	}
+	vkey := strings.TrimSpace(b)
+	if _, err := note.ParseVerifierKey(vkey); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return vkey, nil
+}
+
+func readSmall(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4097))
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(b) > 4096 {
+		return "", fmt.Errorf("%s: over 4096 bytes; not a key file", path)
+	}
+	return string(b), nil
+}

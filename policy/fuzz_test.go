@@ -1,0 +1,56 @@
+package policy
+
+import (
+	"testing"
+)
+
+func FuzzParse(f *testing.F) {
+	text, _, _ := specPolicy(f)
+	f.Add([]byte(text))
+	f.Add([]byte("quorum none\n"))
+	f.Add([]byte("witness a b\ngroup g 1 a\nquorum g\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(data)
+		if err != nil {
+			return
+		}
+		// Every parsed policy can be evaluated.
+		ok := map[string]bool{}
+		for _, w := range p.Witnesses {
+			ok[w.Name] = true
+		}
+		if p.Quorum != "none" && len(p.Witnesses) > 0 && !p.QuorumMet(ok) {
+			t.Fatalf("all witnesses do not meet quorum %q", p.Quorum)
+		}
+		p.DescribeQuorum()
+	})
+}
+
+func FuzzParsePublishers(f *testing.F) {
+	lg := newLog(f, "k")
+	f.Add([]byte("publisher o " + lg.vkey + "\n"))
+	f.Add([]byte("# c\n\tpublisher o x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParsePublishers(data)
+		if err != nil {
+			return
+		}
+		for _, o := range p.Origins() {
+			if len(p.Verifiers(o)) == 0 {
+				t.Fatal("origin without verifiers")
+			}
+		}
+	})
+}
+
+func FuzzVerifyProof(f *testing.F) {
+	fx := newProofFixture(f, 20)
+	f.Add(fx.proof(f, 3), fx.entries[3])
+	f.Add(fx.proof(f, 19), fx.entries[19])
+	f.Fuzz(func(t *testing.T, proof, leaf []byte) {
+		r, err := fx.p.VerifyProof(proof, leaf)
+		if err == nil && (r.Index() >= 20 || string(leaf) != string(fx.entries[r.Index()])) {
+			t.Fatalf("accepted a proof of %q at index %d", leaf, r.Index())
+		}
+	})
+}

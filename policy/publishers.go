@@ -1,0 +1,96 @@
+package policy
+
+import (
+	"fmt"
+	"sort"
+
+	"treelog/note"
+)
+
+// MaxPublishers bounds the publisher lines of a publishers file.
+const MaxPublishers = 4096
+
+// Publishers says which keys may publish which tree: it is parsed from lines
+// "publisher <origin> <vkey>", with the tlog-policy file syntax (comments,
+// blank lines, spaces and tabs).
+type Publishers struct {
+	byOrigin map[string][]note.Verifier
+	keys     map[string][]note.VerifierKey
+}
+
+// ParsePublishers parses a publishers file. A key listed twice for the same
+// origin is an error; one key may publish several origins.
+func ParsePublishers(data []byte) (*Publishers, error) {
+	lines, err := splitLines(data, "publishers")
+	if err != nil {
+		return nil, err
+	}
+	p := &Publishers{byOrigin: map[string][]note.Verifier{}, keys: map[string][]note.VerifierKey{}}
+	seen := map[string]int{}
+	n := 0
+	for _, l := range lines {
+		errf := func(format string, args ...any) error {
+			return fmt.Errorf("publishers: line %d: %s", l.no, fmt.Sprintf(format, args...))
+		}
+		f := l.fields
+		if f[0] != "publisher" {
+			return nil, errf("unknown keyword %q (want publisher)", trim(f[0]))
+		}
+		if len(f) != 3 {
+			return nil, errf("want \"publisher <origin> <vkey>\"")
+		}
+		origin := f[1]
+		if !note.ValidName(origin) {
+			return nil, errf("origin %q is not a valid name (no spaces, no '+')", trim(origin))
+		}
+		k, err := parseKey(f[2], note.TypeEd25519, "publisher")
+		if err != nil {
+			return nil, errf("%v", err)
+		}
+		id := origin + "\x00" + string(k.Public)
+		if prev, dup := seen[id]; dup {
+			return nil, errf("duplicate publisher: the same key for origin %q is on line %d", origin, prev)
+		}
+		seen[id] = l.no
+		if n++; n > MaxPublishers {
+			return nil, errf("more than %d publisher lines", MaxPublishers)
+		}
+		v, _ := note.NewVerifier(f[2])
+		p.byOrigin[origin] = append(p.byOrigin[origin], v)
+		p.keys[origin] = append(p.keys[origin], k)
+	}
+	return p, nil
+}
+
+// Verifiers returns the keys allowed to publish origin (nil if none).
+func (p *Publishers) Verifiers(origin string) []note.Verifier {
+	return p.byOrigin[origin]
+}
+
+// Keys returns the parsed keys allowed to publish origin.
+func (p *Publishers) Keys(origin string) []note.VerifierKey {
+	return p.keys[origin]
+}
+
+// Origins returns every origin with a publisher, sorted.
+func (p *Publishers) Origins() []string {
+	out := make([]string, 0, len(p.byOrigin))
+	for o := range p.byOrigin {
+		out = append(out, o)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// OriginsOf reports which origins a key (by name and ID) may publish.
+func (p *Publishers) OriginsOf(name string, id uint32) []string {
+	var out []string
+	for _, o := range p.Origins() {
+		for _, k := range p.keys[o] {
+			if k.Name == name && k.ID == id {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}

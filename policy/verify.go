@@ -1,0 +1,248 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"treelog/checkpoint"
+	"treelog/note"
+)
+
+// A VerifyOption configures Verify and VerifyProof.
+type VerifyOption func(*verifyConfig)
+
+type verifyConfig struct {
+	skew time.Duration // negative: timestamps in the future are accepted
+	now  func() time.Time
+}
+
+// WithMaxFutureSkew rejects cosignatures timestamped more than d after the
+// clock; such a cosignature counts as failed.
+func WithMaxFutureSkew(d time.Duration) VerifyOption {
+	return func(c *verifyConfig) { c.skew = d }
+}
+
+// WithClock sets the clock WithMaxFutureSkew compares with.
+func WithClock(now func() time.Time) VerifyOption {
+	return func(c *verifyConfig) { c.now = now }
+}
+
+// A Cosignature is a verified witness cosignature.
+type Cosignature struct {
+	Witness *Witness
+	Time    time.Time
+	Sig     note.Signature
+}
+
+// A Failure is a cosignature line by a known witness that did not verify.
+type Failure struct {
+	Witness *Witness
+	Err     error
+}
+
+// A Result says what a checkpoint's signatures prove under a policy.
+type Result struct {
+	// Checkpoint is the checkpoint, its log signature verified.
+	Checkpoint *checkpoint.Signed
+	// Log is the policy log that signed it.
+	Log *Log
+	// Cosigned are the verified cosignatures, one per witness (its newest).
+	Cosigned []Cosignature
+	// Failed are known witnesses whose cosignature lines did not verify.
+	Failed []Failure
+	// Missing are known witnesses with no cosignature line.
+	Missing []*Witness
+	// QuorumMet reports whether Cosigned satisfies the policy's quorum.
+	QuorumMet bool
+
+	policy *Policy
+}
+
+// Summary describes the outcome like sigsum does, e.g.
+// "witnesses: total 3, verified 2 (w1, w2), failed 0, missing 1; quorum 2 of (w1, w2, w3) met".
+func (r *Result) Summary() string {
+	names := make([]string, len(r.Cosigned))
+	for i, c := range r.Cosigned {
+		names[i] = c.Witness.Name
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "witnesses: total %d, verified %d", len(r.policy.Witnesses), len(r.Cosigned))
+	if len(names) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(names, ", "))
+	}
+	fmt.Fprintf(&b, ", failed %d", len(r.Failed))
+	for _, f := range r.Failed {
+		fmt.Fprintf(&b, " [%s: %v]", f.Witness.Name, f.Err)
+	}
+	fmt.Fprintf(&b, ", missing %d; quorum %s ", len(r.Missing), r.policy.DescribeQuorum())
+	if r.QuorumMet {
+		b.WriteString("met")
+	} else {
+		b.WriteString("NOT met")
+	}
+	return b.String()
+}
+
+// QuorumTime returns the latest time T such that the witnesses that cosigned
+// at or after T satisfy the quorum: the policy's witnesses collectively vouch
+// that, as of T, this was the latest checkpoint they saw. It reports false
+// when the quorum is not met or is "none".
+func (r *Result) QuorumTime() (time.Time, bool) {
+	if r.policy.Quorum == "none" || !r.QuorumMet {
+		return time.Time{}, false
+	}
+	cs := append([]Cosignature(nil), r.Cosigned...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Time.After(cs[j].Time) })
+	ok := map[string]bool{}
+	for _, c := range cs {
+		ok[c.Witness.Name] = true
+		if r.policy.QuorumMet(ok) {
+			return c.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// QuorumError is returned when a checkpoint's log signature verifies but its
+// cosignatures do not satisfy the quorum.
+type QuorumError struct {
+	Result *Result
+}
+
+func (e *QuorumError) Error() string {
+	return "checkpoint is not cosigned by the policy quorum: " + e.Result.Summary()
+}
+
+// ErrUnknownLog is wrapped when a checkpoint's origin is not a policy log.
+var ErrUnknownLog = errors.New("origin is not a log of the policy")
+
+// Verify checks a signed checkpoint against the policy: signed by the policy
+// log for its origin, and cosigned by the quorum. A checkpoint whose log
+// signature verifies but whose quorum is not met returns both a Result and a
+// *QuorumError.
+func (p *Policy) Verify(msg []byte, opts ...VerifyOption) (*Result, error) {
+	cfg := verifyConfig{skew: -1, now: time.Now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	origin, err := checkpoint.Origin(msg)
+	if err != nil {
+		return nil, err
+	}
+	lg := p.Log(origin)
+	if lg == nil {
+		return nil, fmt.Errorf("checkpoint origin %q: %w", trim(origin), ErrUnknownLog)
+	}
+	cp, err := checkpoint.Open(msg, lg.verifier)
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{Checkpoint: cp, Log: lg, policy: p}
+	text := []byte(cp.Note.Text)
+	copts := []note.CosignatureOption{note.WithClock(cfg.now)}
+	if cfg.skew >= 0 {
+		copts = append(copts, note.WithMaxFutureSkew(cfg.skew))
+	}
+	best := map[*Witness]int{}
+	failed := map[*Witness]error{}
+	for _, s := range cp.Note.UnverifiedSigs {
+		w := p.witnessByKey(s.Name, s.Hash)
+		if w == nil {
+			continue
+		}
+		v, err := note.CosignatureVerifierFor(w.Key, copts...)
+		if err != nil {
+			return nil, fmt.Errorf("witness %s: %w", w.Name, err)
+		}
+		if err := note.VerifySignature(v, text, s); err != nil {
+			failed[w] = err
+			continue
+		}
+		t, _ := note.CosignatureTime(s.Sig)
+		if i, ok := best[w]; ok {
+			if t.After(r.Cosigned[i].Time) {
+				r.Cosigned[i] = Cosignature{Witness: w, Time: t, Sig: s}
+			}
+			continue
+		}
+		best[w] = len(r.Cosigned)
+		r.Cosigned = append(r.Cosigned, Cosignature{Witness: w, Time: t, Sig: s})
+	}
+	ok := map[string]bool{}
+	for _, c := range r.Cosigned {
+		ok[c.Witness.Name] = true
+	}
+	for _, w := range p.Witnesses {
+		if ok[w.Name] {
+			continue
+		}
+		if err, bad := failed[w]; bad {
+			r.Failed = append(r.Failed, Failure{Witness: w, Err: err})
+		} else {
+			r.Missing = append(r.Missing, w)
+		}
+	}
+	r.QuorumMet = p.QuorumMet(ok)
+	if !r.QuorumMet {
+		return r, &QuorumError{Result: r}
+	}
+	return r, nil
+}
+
+func (p *Policy) witnessByKey(name string, id uint32) *Witness {
+	for _, w := range p.Witnesses {
+		if w.Key.ID == id && w.Key.Name == name {
+			return w
+		}
+	}
+	return nil
+}
+
+// A ProofResult is a verified tlog-proof.
+type ProofResult struct {
+	*Result
+	Proof *checkpoint.Proof
+}
+
+// Index returns the proven entry's index.
+func (r *ProofResult) Index() uint64 { return r.Proof.Index }
+
+// VerifyProof verifies a c2sp.org/tlog-proof for the log entry leaf (the
+// entry's bytes, not its hash): the checkpoint under the policy (log and
+// quorum), then the inclusion proof of the entry at the proof's index.
+func (p *Policy) VerifyProof(data, leaf []byte, opts ...VerifyOption) (*ProofResult, error) {
+	pf, err := checkpoint.ParseProof(data)
+	if err != nil {
+		return nil, err
+	}
+	r, err := p.Verify(pf.Checkpoint, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("proof checkpoint: %w", err)
+	}
+	if err := VerifyInclusion(r.Checkpoint.Checkpoint, pf.Index, leaf, pf.Inclusion); err != nil {
+		return nil, err
+	}
+	return &ProofResult{Result: r, Proof: pf}, nil
+}
+
+// VerifyInclusion checks that leaf is the entry at index in the tree of cp.
+func VerifyInclusion(cp checkpoint.Checkpoint, index uint64, leaf []byte, path []checkpoint.Hash) error {
+	if index >= cp.Size {
+		return fmt.Errorf("inclusion proof: index %d is not below the tree size %d", index, cp.Size)
+	}
+	hashes := make([][]byte, len(path))
+	for i := range path {
+		hashes[i] = path[i][:]
+	}
+	lh := rfc6962.DefaultHasher.HashLeaf(leaf)
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, cp.Size, lh, hashes, cp.Hash[:]); err != nil {
+		return fmt.Errorf("inclusion proof of index %d in tree size %d does not verify: %w", index, cp.Size, err)
+	}
+	return nil
+}
