@@ -16,10 +16,10 @@ import (
 
 // Exit codes shared by every subcommand.
 const (
-	exitOK      = 0
-	exitFail    = 1 // a verification failed: the input is bad
-	exitUsage   = 2
-	exitLocal   = 3 // this machine's own state is unreadable or corrupt
+	exitOK    = 0
+	exitFail  = 1 // a verification failed: the input is bad
+	exitUsage = 2
+	exitLocal = 3 // this machine's own state is unreadable or corrupt
 )
 
 type command struct {
