@@ -30,6 +30,11 @@ const MaxExtensionLines = 16
 // ErrMalformed is wrapped by every error about a checkpoint's syntax.
 var ErrMalformed = errors.New("malformed checkpoint")
 
+// ErrEmptyRoot is wrapped (with ErrMalformed) when a checkpoint of size 0
+// has a root hash other than the empty tree's. A witness must answer this
+// case apart (422), so ParseText returns the parsed checkpoint with it.
+var ErrEmptyRoot = errors.New("tree size is 0 but the root hash is not SHA-256 of the empty string")
+
 // A Checkpoint is the text of a signed tree head: origin, tree size, root
 // hash and optional extension lines.
 type Checkpoint struct {
@@ -53,6 +58,11 @@ func (c Checkpoint) Text() string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// HashString returns the root hash in base64, as the checkpoint writes it.
+func (c Checkpoint) HashString() string {
+	return base64.StdEncoding.EncodeToString(c.Hash[:])
 }
 
 // String returns a short description for messages: "origin@size root".
@@ -90,14 +100,14 @@ func ParseText(text string) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, malformed("line 3: root hash: %v", err)
 	}
-	if c.Size == 0 && c.Hash != EmptyRoot {
-		return Checkpoint{}, malformed("line 3: tree size is 0 but the root hash is not SHA-256 of the empty string")
-	}
 	for i, e := range lines[3:] {
 		if e == "" {
 			return Checkpoint{}, malformed("line %d: extension line is empty", i+4)
 		}
 		c.Extensions = append(c.Extensions, e)
+	}
+	if c.Size == 0 && c.Hash != EmptyRoot {
+		return c, fmt.Errorf("%w: line 3: %w", ErrMalformed, ErrEmptyRoot)
 	}
 	return c, nil
 }

@@ -56,6 +56,9 @@ func TestParseRejections(t *testing.T) {
 	if c, err := ParseText("o\n0\n" + empty + "\n"); err != nil || c.Hash != EmptyRoot {
 		t.Errorf("empty tree: %v", err)
 	}
+	if c, err := ParseText("o\n0\n" + root + "\n"); !errors.Is(err, ErrEmptyRoot) || c.Origin != "o" {
+		t.Errorf("size 0, other root: %v, %+v", err, c)
+	}
 }
 
 func newLog(t testing.TB, origin string) (note.Signer, note.Verifier) {

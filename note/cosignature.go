@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // CosignatureSize is the size of a cosignature/v1 signature: an 8-byte
@@ -48,14 +50,15 @@ func (c *Cosigner) SignAt(text []byte, t time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("cosigning: timestamp %d is not after the epoch", ts)
 	}
 	sig := binary.BigEndian.AppendUint64(make([]byte, 0, CosignatureSize), uint64(ts))
-	return append(sig, ed25519.Sign(c.priv, cosignedMessage(uint64(ts), text))...), nil
+	return append(sig, signEd25519(c.priv, cosignedMessage(uint64(ts), text))...), nil
 }
 
 // CosignatureVerifier verifies cosignature/v1 signatures of one witness.
 type CosignatureVerifier struct {
-	key     VerifierKey
-	maxSkew time.Duration // negative: no future check
-	now     func() time.Time
+	key      VerifierKey
+	expanded *voi.ExpandedPublicKey
+	maxSkew  time.Duration // negative: no future check
+	now      func() time.Time
 }
 
 // A CosignatureOption configures a CosignatureVerifier.
@@ -88,20 +91,35 @@ func CosignatureVerifierFor(k VerifierKey, opts ...CosignatureOption) (*Cosignat
 	if k.Type != TypeCosignatureV1 {
 		return nil, fmt.Errorf("verifier key %q: signature type %s, want cosignature/v1 (0x04)", k.Name, typeName(k.Type))
 	}
-	return newCosignatureVerifier(k, opts...), nil
+	return newCosignatureVerifier(k, opts...)
 }
 
-func newCosignatureVerifier(k VerifierKey, opts ...CosignatureOption) *CosignatureVerifier {
-	v := &CosignatureVerifier{key: k, maxSkew: -1, now: time.Now}
+func newCosignatureVerifier(k VerifierKey, opts ...CosignatureOption) (*CosignatureVerifier, error) {
+	x, err := expand(k.Public)
+	if err != nil {
+		return nil, fmt.Errorf("verifier key %q: %w", k.Name, err)
+	}
+	v := &CosignatureVerifier{key: k, expanded: x, maxSkew: -1, now: time.Now}
 	for _, o := range opts {
 		o(v)
 	}
-	return v
+	return v, nil
+}
+
+// With returns a copy of the verifier with more options, sharing its
+// precomputed key.
+func (v *CosignatureVerifier) With(opts ...CosignatureOption) *CosignatureVerifier {
+	c := *v
+	for _, o := range opts {
+		o(&c)
+	}
+	return &c
 }
 
 // Verifier returns the verifier for this cosigner's signatures.
 func (c *Cosigner) Verifier() *CosignatureVerifier {
-	return newCosignatureVerifier(c.key)
+	v, _ := newCosignatureVerifier(c.key) // the key is valid: it signs
+	return v
 }
 
 // Name returns the witness's key name.
@@ -124,7 +142,7 @@ func (v *CosignatureVerifier) Check(text, sig []byte) error {
 	if err != nil {
 		return err
 	}
-	if !ed25519.Verify(v.key.Public, cosignedMessage(uint64(t.Unix()), text), sig[8:]) {
+	if !verifyEd25519(v.expanded, cosignedMessage(uint64(t.Unix()), text), sig[8:]) {
 		return errors.New("Ed25519 signature is invalid")
 	}
 	if v.maxSkew >= 0 {

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // Signature types assigned by c2sp.org/signed-note that this package supports.
@@ -176,9 +178,13 @@ func NewVerifier(vkey string) (Verifier, error) {
 		return nil, err
 	}
 	if k.Type == TypeCosignatureV1 {
-		return newCosignatureVerifier(k), nil
+		return CosignatureVerifierFor(k)
 	}
-	return &ed25519Verifier{key: k}, nil
+	x, err := expand(k.Public)
+	if err != nil {
+		return nil, fmt.Errorf("verifier key %q: %w", k.Name, err)
+	}
+	return &ed25519Verifier{key: k, expanded: x}, nil
 }
 
 // NewSigner parses an skey, "PRIVATE+KEY+<name>+<hex id>+<base64(type || seed)>",
@@ -257,15 +263,39 @@ type ed25519Signer struct {
 func (s *ed25519Signer) Name() string    { return s.key.Name }
 func (s *ed25519Signer) KeyHash() uint32 { return s.key.ID }
 func (s *ed25519Signer) Sign(msg []byte) ([]byte, error) {
-	return ed25519.Sign(s.priv, msg), nil
+	return signEd25519(s.priv, msg), nil
+}
+
+// signEd25519 signs with curve25519-voi, twice as fast as crypto/ed25519
+// here; Ed25519 signatures are deterministic, so the bytes are the same.
+func signEd25519(priv ed25519.PrivateKey, msg []byte) []byte {
+	return voi.Sign(voi.PrivateKey(priv), msg)
 }
 
 type ed25519Verifier struct {
-	key VerifierKey
+	key      VerifierKey
+	expanded *voi.ExpandedPublicKey
 }
 
 func (v *ed25519Verifier) Name() string    { return v.key.Name }
 func (v *ed25519Verifier) KeyHash() uint32 { return v.key.ID }
 func (v *ed25519Verifier) Verify(msg, sig []byte) bool {
-	return len(sig) == ed25519.SignatureSize && ed25519.Verify(v.key.Public, msg, sig)
+	return len(sig) == ed25519.SignatureSize && verifyEd25519(v.expanded, msg, sig)
 }
+
+// stdlib makes curve25519-voi verify exactly as crypto/ed25519 does.
+var stdlib = &voi.Options{Verify: voi.VerifyOptionsStdLib}
+
+// expand precomputes a public key's tables once: verifying with them takes
+// about half the time of crypto/ed25519, which logs, witnesses and
+// auditors feel at thousands of signatures a second.
+func expand(pub ed25519.PublicKey) (*voi.ExpandedPublicKey, error) {
+	return voi.NewExpandedPublicKey(voi.PublicKey(pub))
+}
+
+func verifyEd25519(k *voi.ExpandedPublicKey, msg, sig []byte) bool {
+	return voi.VerifyExpandedWithOptions(k, msg, sig, stdlib)
+}
+
+// Expanded returns the precomputed form of the key, for batch verification.
+func (k VerifierKey) Expanded() (*voi.ExpandedPublicKey, error) { return expand(k.Public) }

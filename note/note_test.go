@@ -1,6 +1,7 @@
 package note
 
 import (
+	stded25519 "crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
@@ -201,5 +202,17 @@ func TestSignRejections(t *testing.T) {
 	}
 	if _, err := Sign("ok\n"); err == nil {
 		t.Error("Sign with no signers succeeded")
+	}
+}
+
+// Signatures are the bytes crypto/ed25519 makes (Ed25519 is deterministic),
+// whichever implementation signs.
+func TestSignMatchesStdlib(t *testing.T) {
+	skey, _, _ := GenerateKey(nil, "k", TypeEd25519)
+	s, _ := NewSigner(skey)
+	msg := []byte("some text\n")
+	got, _ := s.Sign(msg)
+	if want := stded25519.Sign(s.(*ed25519Signer).priv, msg); string(got) != string(want) {
+		t.Error("signature differs from crypto/ed25519's")
 	}
 }

@@ -46,9 +46,10 @@ func (l *Log) Verifier() note.Verifier { return l.verifier }
 
 // A Witness is a witness line.
 type Witness struct {
-	Name string
-	Key  note.VerifierKey
-	URL  string
+	Name     string
+	Key      note.VerifierKey
+	URL      string
+	verifier *note.CosignatureVerifier
 }
 
 // A Group is a group line: satisfied when at least K of its members are.
@@ -117,7 +118,11 @@ func Parse(data []byte) (*Policy, error) {
 				return nil, errf("more than %d witnesses", MaxWitnesses)
 			}
 			witnessKeys[string(k.Public)] = l.no
-			w := &Witness{Name: name, Key: k}
+			cv, err := note.CosignatureVerifierFor(k)
+			if err != nil {
+				return nil, errf("%v", err)
+			}
+			w := &Witness{Name: name, Key: k, verifier: cv}
 			if len(f) == 4 {
 				w.URL = f[3]
 			}

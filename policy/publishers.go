@@ -94,3 +94,48 @@ func (p *Publishers) OriginsOf(name string, id uint32) []string {
 	}
 	return out
 }
+
+// A LogKey is a log line of a log list: a log's key (its name is the
+// origin) and an optional URL.
+type LogKey struct {
+	Key note.VerifierKey
+	URL string
+}
+
+// ParseLogList parses a file of "log <vkey> [<url>]" lines in the
+// tlog-policy syntax, as a witness is configured. Two lines for one origin
+// are an error.
+func ParseLogList(data []byte) ([]LogKey, error) {
+	lines, err := splitLines(data, "log list")
+	if err != nil {
+		return nil, err
+	}
+	var out []LogKey
+	seen := map[string]int{}
+	for _, l := range lines {
+		errf := func(format string, args ...any) error {
+			return fmt.Errorf("log list: line %d: %s", l.no, fmt.Sprintf(format, args...))
+		}
+		f := l.fields
+		if f[0] != "log" {
+			return nil, errf("unknown keyword %q (want log)", trim(f[0]))
+		}
+		if len(f) < 2 || len(f) > 3 {
+			return nil, errf("want \"log <vkey> [<url>]\"")
+		}
+		k, err := parseKey(f[1], note.TypeEd25519, "log")
+		if err != nil {
+			return nil, errf("%v", err)
+		}
+		if prev, dup := seen[k.Name]; dup {
+			return nil, errf("origin %q is already configured on line %d", k.Name, prev)
+		}
+		seen[k.Name] = l.no
+		lk := LogKey{Key: k}
+		if len(f) == 3 {
+			lk.URL = f[2]
+		}
+		out = append(out, lk)
+	}
+	return out, nil
+}

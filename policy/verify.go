@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/transparency-dev/merkle/proof"
-	"github.com/transparency-dev/merkle/rfc6962"
-
 	"treelog/checkpoint"
 	"treelog/note"
 )
@@ -156,11 +153,7 @@ func (p *Policy) Verify(msg []byte, opts ...VerifyOption) (*Result, error) {
 		if w == nil {
 			continue
 		}
-		v, err := note.CosignatureVerifierFor(w.Key, copts...)
-		if err != nil {
-			return nil, fmt.Errorf("witness %s: %w", w.Name, err)
-		}
-		if err := note.VerifySignature(v, text, s); err != nil {
+		if err := note.VerifySignature(w.verifier.With(copts...), text, s); err != nil {
 			failed[w] = err
 			continue
 		}
@@ -225,24 +218,8 @@ func (p *Policy) VerifyProof(data, leaf []byte, opts ...VerifyOption) (*ProofRes
 	if err != nil {
 		return nil, fmt.Errorf("proof checkpoint: %w", err)
 	}
-	if err := VerifyInclusion(r.Checkpoint.Checkpoint, pf.Index, leaf, pf.Inclusion); err != nil {
+	if err := checkpoint.VerifyInclusion(r.Checkpoint.Checkpoint, pf.Index, leaf, pf.Inclusion); err != nil {
 		return nil, err
 	}
 	return &ProofResult{Result: r, Proof: pf}, nil
-}
-
-// VerifyInclusion checks that leaf is the entry at index in the tree of cp.
-func VerifyInclusion(cp checkpoint.Checkpoint, index uint64, leaf []byte, path []checkpoint.Hash) error {
-	if index >= cp.Size {
-		return fmt.Errorf("inclusion proof: index %d is not below the tree size %d", index, cp.Size)
-	}
-	hashes := make([][]byte, len(path))
-	for i := range path {
-		hashes[i] = path[i][:]
-	}
-	lh := rfc6962.DefaultHasher.HashLeaf(leaf)
-	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, cp.Size, lh, hashes, cp.Hash[:]); err != nil {
-		return fmt.Errorf("inclusion proof of index %d in tree size %d does not verify: %w", index, cp.Size, err)
-	}
-	return nil
 }

@@ -1,0 +1,191 @@
+// Package daemon holds what treelog's three daemons share: configuration
+// files for their flags, structured logging, an HTTP server with Prometheus
+// /metrics, graceful shutdown on SIGTERM and reload on SIGHUP.
+package daemon
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/pflag"
+)
+
+// Common flags of every daemon.
+type Common struct {
+	Config    string
+	Listen    string
+	LogLevel  string
+	LogFormat string
+}
+
+// AddFlags registers --config, --listen, --log-level and --log-format.
+func (c *Common) AddFlags(fs *pflag.FlagSet, defaultListen string) {
+	fs.StringVar(&c.Config, "config", "", "file of flag settings, one 'name value' per line ('#' comments); command-line flags override it")
+	fs.StringVar(&c.Listen, "listen", defaultListen, "address to serve HTTP on (host:port)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+}
+
+// ParseFlags parses args, applying the --config file (if given) first so
+// that flags on the command line win.
+func ParseFlags(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := fs.GetString("config")
+	if err != nil || cfg == "" {
+		return nil
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		return fmt.Errorf("reading --config: %w", err)
+	}
+	return applyConfig(fs, data, cfg, set)
+}
+
+func applyConfig(fs *pflag.FlagSet, data []byte, name string, set map[string]bool) error {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	no := 0
+	for sc.Scan() {
+		no++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, value, _ := strings.Cut(line, " ")
+		key = strings.TrimPrefix(key, "--")
+		value = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(value), "="))
+		f := fs.Lookup(key)
+		if f == nil || key == "config" {
+			return fmt.Errorf("%s: line %d: unknown setting %q", name, no, key)
+		}
+		if set[key] {
+			continue
+		}
+		if err := fs.Set(key, value); err != nil {
+			return fmt.Errorf("%s: line %d: %s: %w", name, no, key, err)
+		}
+	}
+	return sc.Err()
+}
+
+// Logger builds the structured logger the flags ask for.
+func (c *Common) Logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+}
+
+// NewRegistry returns a Prometheus registry with the Go and process
+// collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// A Server runs one daemon's HTTP handler.
+type Server struct {
+	Log      *slog.Logger
+	Handler  http.Handler
+	Registry *prometheus.Registry
+	// Reload is called on SIGHUP.
+	Reload func() error
+	// Stop is called after the HTTP server stopped, before Run returns:
+	// flush and close state there.
+	Stop func(ctx context.Context) error
+	// Started, if set, receives the listening address.
+	Started func(addr net.Addr)
+	// ShutdownTimeout bounds the graceful shutdown (default 30s).
+	ShutdownTimeout time.Duration
+}
+
+// Run listens on addr and serves until ctx is done or SIGTERM/SIGINT
+// arrives, then shuts down gracefully: in-flight requests finish, then Stop.
+func (s *Server) Run(ctx context.Context, addr string) error {
+	mux := http.NewServeMux()
+	if s.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	}
+	mux.Handle("/", s.Handler)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if s.Started != nil {
+		s.Started(ln.Addr())
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.Log.Info("serving", "addr", ln.Addr().String())
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				if s.Reload != nil {
+					if err := s.Reload(); err != nil {
+						s.Log.Error("reload failed; keeping the previous configuration", "err", err)
+					} else {
+						s.Log.Info("reloaded")
+					}
+				}
+				continue
+			}
+			s.Log.Info("shutting down", "signal", sig.String())
+		case <-ctx.Done():
+			s.Log.Info("shutting down", "reason", ctx.Err())
+		case err := <-errc:
+			return err
+		}
+		return s.shutdown(srv)
+	}
+}
+
+func (s *Server) shutdown(srv *http.Server) error {
+	d := s.ShutdownTimeout
+	if d == 0 {
+		d = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	if s.Stop != nil {
+		err = errors.Join(err, s.Stop(ctx))
+	}
+	if err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	s.Log.Info("stopped")
+	return nil
+}
