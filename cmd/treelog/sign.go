@@ -1,18 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 
-	"treelog/internal/atomicfile"
 	"treelog/internal/keyfile"
-	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
+	"treelog/publisher"
 )
 
 func init() {
@@ -33,7 +28,11 @@ it proves another snapshot.`, stdout, stderr)
 	if len(*keys) == 0 || *origin == "" {
 		return usageErr(stderr, "sign", "--key and --origin are required")
 	}
-	msg, err := signTree(fs.Arg(0), *origin, *commit, *keys)
+	signers, err := readSigners(*keys)
+	if err != nil {
+		return fail(stderr, "sign", err)
+	}
+	msg, err := publisher.Sign(fs.Arg(0), *origin, *commit, signers...)
 	if err != nil {
 		return fail(stderr, "sign", err)
 	}
@@ -42,8 +41,7 @@ it proves another snapshot.`, stdout, stderr)
 	return exitOK
 }
 
-// signTree signs DIR's MetaManifest and writes it, removing a stale proof.
-func signTree(dir, origin, commit string, keyFiles []string) ([]byte, error) {
+func readSigners(keyFiles []string) ([]note.Signer, error) {
 	var signers []note.Signer
 	for _, k := range keyFiles {
 		s, err := keyfile.ReadSigner(k)
@@ -52,27 +50,5 @@ func signTree(dir, origin, commit string, keyFiles []string) ([]byte, error) {
 		}
 		signers = append(signers, s)
 	}
-	top, err := os.ReadFile(filepath.Join(dir, manifest.TopManifestName))
-	if err != nil {
-		return nil, fmt.Errorf("reading the top-level Manifest: %w", err)
-	}
-	m, err := metamanifest.New(origin, top, commit)
-	if err != nil {
-		return nil, err
-	}
-	msg, err := metamanifest.Sign(m, signers...)
-	if err != nil {
-		return nil, err
-	}
-	mmPath, proofPath := metamanifest.Paths(dir)
-	if err := os.MkdirAll(filepath.Dir(mmPath), 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.Remove(proofPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("removing the old proof: %w", err)
-	}
-	if err := atomicfile.WriteFile(mmPath, msg, 0o644); err != nil {
-		return nil, err
-	}
-	return msg, nil
+	return signers, nil
 }

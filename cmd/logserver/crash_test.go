@@ -1,0 +1,199 @@
+//go:build crash
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"treelog/checkpoint"
+	"treelog/internal/proc"
+	"treelog/metamanifest"
+	"treelog/note"
+	"treelog/tiles"
+)
+
+// TestCrash kills the log server with SIGKILL during a stream of
+// submissions, restarts it, and checks: every entry whose index was
+// returned is in the log with those bytes, the log is consistent with the
+// last checkpoint seen before the crash, and TIMESTAMPs still strictly
+// increase per origin (the rule survives the restart). Run by scripts/heavy.
+func TestCrash(t *testing.T) {
+	dir := t.TempDir()
+	bin, err := proc.Build("treelog/cmd/logserver", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newKeys(t)
+	os.WriteFile(filepath.Join(dir, "log.key"), []byte(k.logSK), 0o600)
+	const norigins = 4
+	var pubs strings.Builder
+	for i := range norigins {
+		fmt.Fprintf(&pubs, "publisher example.org/o%d %s\n", i, k.pubVK)
+	}
+	os.WriteFile(filepath.Join(dir, "publishers"), []byte(pubs.String()), 0o644)
+	args := []string{"--key", filepath.Join(dir, "log.key"), "--publishers", filepath.Join(dir, "publishers"),
+		"--storage", filepath.Join(dir, "storage"), "--checkpoint-interval", "100ms", "--batch-max-age", "20ms", "--listen", "127.0.0.1:0"}
+	lv, _ := note.NewVerifier(k.logVK)
+
+	acked := map[uint64][]byte{} // index -> bytes the log acknowledged
+	var mu sync.Mutex
+	next := make([]time.Time, norigins)    // next TIMESTAMP per origin
+	ackedTS := make([]time.Time, norigins) // newest acknowledged TIMESTAMP per origin
+	for i := range next {
+		next[i] = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	var lastCP *checkpoint.Signed
+	ctx := context.Background()
+	for round := range 4 {
+		p, err := proc.Start(bin, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := tiles.NewHTTPReader([]string{p.URL()})
+		// After a restart: consistent with what we saw, and holding every
+		// acknowledged entry.
+		if round > 0 {
+			cp := waitCheckpoint(t, r, lv, uint64(len(acked)))
+			if lastCP != nil {
+				prf, err := tiles.NewProver(r, 0).ConsistencyProof(ctx, lastCP.Size, cp.Checkpoint)
+				if err == nil {
+					err = checkpoint.VerifyConsistency(lastCP.Checkpoint, cp.Checkpoint, prf)
+				}
+				if err != nil {
+					t.Fatalf("round %d: log after the crash is not consistent with %d: %v", round, lastCP.Size, err)
+				}
+			}
+			checkLog(t, r, cp, acked)
+			// The TIMESTAMP rule survived: an older TIMESTAMP is refused.
+			old := metaManifest(t, k.pub, "example.org/o0", ackedTS[0].Add(-30*time.Second))
+			if code, body := postMM(t, p.URL(), old); code != 409 {
+				t.Fatalf("round %d: stale TIMESTAMP after restart: %d %s", round, code, body)
+			}
+		}
+		// A stream of submissions from several publishers, killed midway.
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for o := range norigins {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					mu.Lock()
+					next[o] = next[o].Add(time.Minute)
+					ts := next[o]
+					mu.Unlock()
+					body := metaManifest(t, k.pub, fmt.Sprintf("example.org/o%d", o), ts)
+					code, resp := postMM(t, p.URL(), body)
+					if code != 200 {
+						continue // killed, or a refusal we check below
+					}
+					idx, err := strconv.ParseUint(strings.TrimPrefix(strings.SplitN(resp, "\n", 2)[0], "index "), 10, 64)
+					if err != nil {
+						t.Errorf("answer %q", resp)
+						return
+					}
+					mu.Lock()
+					acked[idx] = body
+					ackedTS[o] = ts
+					mu.Unlock()
+				}
+			}()
+		}
+		time.Sleep(time.Duration(400+rand.IntN(800)) * time.Millisecond)
+		if raw, err := r.ReadCheckpoint(ctx); err == nil {
+			if c, err := checkpoint.Open(raw, lv); err == nil {
+				lastCP = c
+			}
+		}
+		p.Kill()
+		close(stop)
+		wg.Wait()
+		t.Logf("round %d: killed with %d entries acknowledged", round, len(acked))
+	}
+	// A last start: everything acknowledged is there, timestamps increase.
+	p, err := proc.Start(bin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Kill()
+	r, _ := tiles.NewHTTPReader([]string{p.URL()})
+	checkLog(t, r, waitCheckpoint(t, r, lv, uint64(len(acked))), acked)
+}
+
+func waitCheckpoint(t *testing.T, r *tiles.HTTPReader, lv note.Verifier, atLeast uint64) *checkpoint.Signed {
+	t.Helper()
+	for range 200 {
+		if raw, err := r.ReadCheckpoint(context.Background()); err == nil {
+			if c, err := checkpoint.Open(raw, lv); err == nil && c.Size >= atLeast {
+				return c
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no checkpoint of size >= %d", atLeast)
+	return nil
+}
+
+// checkLog reads every entry and checks acknowledged ones and the per-origin
+// TIMESTAMP order.
+func checkLog(t *testing.T, r *tiles.HTTPReader, cp *checkpoint.Signed, acked map[uint64][]byte) {
+	t.Helper()
+	ctx := context.Background()
+	prover := tiles.NewProver(r, 0)
+	last := map[string]time.Time{}
+	for b := uint64(0); b*tiles.TileWidth < cp.Size; b++ {
+		w, _ := tiles.BundleWidth(b, cp.Size)
+		data, err := r.ReadEntryBundle(ctx, b, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := tiles.TileWidth
+		if w > 0 {
+			n = int(w)
+		}
+		entries, err := tiles.ParseEntryBundle(data, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves, err := prover.LeafHashes(ctx, cp.Checkpoint, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range entries {
+			idx := b*tiles.TileWidth + uint64(i)
+			if checkpoint.LeafHash(e) != leaves[i] {
+				t.Fatalf("entry %d does not match its leaf hash", idx)
+			}
+			if want, ok := acked[idx]; ok && string(want) != string(e) {
+				t.Fatalf("entry %d is not the one acknowledged", idx)
+			}
+			m, _, err := metamanifest.Parse(e)
+			if err != nil {
+				t.Fatalf("entry %d: %v", idx, err)
+			}
+			if prev, ok := last[m.Origin]; ok && !m.Timestamp.After(prev) {
+				t.Fatalf("entry %d: TIMESTAMP %s of %s is not after %s", idx, m.Timestamp, m.Origin, prev)
+			}
+			last[m.Origin] = m.Timestamp
+		}
+	}
+	for idx := range acked {
+		if idx >= cp.Size {
+			t.Fatalf("acknowledged index %d is missing (log size %d)", idx, cp.Size)
+		}
+	}
+}

@@ -1,0 +1,172 @@
+// Command logserver runs treelog's transparency log: it appends signed
+// MetaManifests of tree snapshots to a tessera log whose checkpoints a
+// quorum of witnesses cosigns, returns tlog-proofs, and serves the
+// tlog-tiles read API.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+
+	"treelog/internal/daemon"
+	"treelog/internal/keyfile"
+	"treelog/logserver"
+	"treelog/policy"
+)
+
+const about = `Runs treelog's log. Publishers POST signed MetaManifests to /add (see
+'treelog publish'); the log appends one only if a key that --publishers
+allows for its origin signed it and its TIMESTAMP is newer than the origin's
+last one (and not more than --max-future-skew ahead). Checkpoints are
+published once the --witness-policy quorum cosigned them, and republished
+every --republish-interval so that witnesses refresh their cosignatures.
+
+HTTP API:
+  POST /add[?wait=30s]   submit; "index N", or with wait the tlog-proof
+  GET  /proof/N          tlog-proof of entry N under the latest checkpoint
+  GET  /checkpoint, /tile/L/N[.p/W], /tile/entries/N[.p/W]   tlog-tiles
+  GET  /metrics          Prometheus
+
+Storage: --storage DIR (tessera POSIX, one process; DIR is also the static
+tlog-tiles tree, publishable by any web server), or S3-compatible object
+storage plus MySQL (--s3-bucket, --mysql-dsn, ...), which several logserver
+processes can share. SIGHUP reloads --publishers; SIGTERM stops after every
+acknowledged entry is covered by a published checkpoint.`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil))
+}
+
+func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
+	fs := pflag.NewFlagSet("logserver", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: logserver [flags]\n\n%s\n\nFlags:\n", about)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+	}
+	var c daemon.Common
+	c.AddFlags(fs, "127.0.0.1:7370")
+	key := fs.String("key", "", "log secret key file; its name is the log's origin (required)")
+	pubsFile := fs.String("publishers", "", "publishers file: 'publisher <origin> <vkey>' lines (required)")
+	wpolicy := fs.String("witness-policy", "", "tlog-policy file naming the witnesses (with URLs) and the quorum that must cosign each checkpoint; empty: publish without witnesses")
+	storage := fs.String("storage", "", "directory for tessera's POSIX storage (the embedded default)")
+	s3Bucket := fs.String("s3-bucket", "", "S3 bucket (scale-out storage; with --mysql-dsn)")
+	s3Prefix := fs.String("s3-prefix", "", "prefix of the log's objects in the bucket")
+	s3Endpoint := fs.String("s3-endpoint", "", "S3 endpoint URL for S3-compatible stores (MinIO...); empty: AWS")
+	s3Region := fs.String("s3-region", "us-east-1", "S3 region")
+	s3Access := fs.String("s3-access-key", "", "S3 access key (default $AWS_ACCESS_KEY_ID)")
+	s3Secret := fs.String("s3-secret-key", "", "S3 secret key (default $AWS_SECRET_ACCESS_KEY)")
+	mysqlDSN := fs.String("mysql-dsn", "", "MySQL DSN, e.g. 'treelog:pw@tcp(127.0.0.1:3306)/treelog' (scale-out storage)")
+	cpInterval := fs.Duration("checkpoint-interval", time.Second, "how often a new checkpoint may be published")
+	republish := fs.Duration("republish-interval", time.Minute, "how often an unchanged checkpoint is republished for fresh cosignatures (0: never)")
+	witnessTimeout := fs.Duration("witness-timeout", 5*time.Second, "how long to wait for the witness quorum")
+	skew := fs.Duration("max-future-skew", 10*time.Minute, "how far a TIMESTAMP may be ahead of this server's clock")
+	batchAge := fs.Duration("batch-max-age", 100*time.Millisecond, "longest an entry waits to be sequenced in a batch")
+	batchSize := fs.Uint("batch-max-size", 256, "largest batch of entries sequenced at once")
+	shutdown := fs.Duration("shutdown-timeout", time.Minute, "longest wait on SIGTERM for acknowledged entries to be published")
+	if err := daemon.ParseFlags(fs, args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "logserver: %v\n", err)
+		return 2
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "logserver: "+format+"\n", a...)
+		return 2
+	}
+	if *key == "" || *pubsFile == "" {
+		return usage("--key and --publishers are required")
+	}
+	if (*storage == "") == (*s3Bucket == "" && *mysqlDSN == "") {
+		return usage("give either --storage DIR, or --s3-bucket and --mysql-dsn")
+	}
+	log, err := c.Logger(stderr)
+	if err != nil {
+		return usage("%v", err)
+	}
+	klog.SetSlogLogger(log.With("part", "tessera"))
+	signer, err := keyfile.ReadSigner(*key)
+	if err != nil {
+		log.Error("reading the log key", "err", err)
+		return 1
+	}
+	loadPubs := func() (*policy.Publishers, error) {
+		data, err := os.ReadFile(*pubsFile)
+		if err != nil {
+			return nil, err
+		}
+		return policy.ParsePublishers(data)
+	}
+	pubs, err := loadPubs()
+	if err != nil {
+		log.Error("reading --publishers", "err", err)
+		return 1
+	}
+	var wp []byte
+	if *wpolicy != "" {
+		if wp, err = os.ReadFile(*wpolicy); err != nil {
+			log.Error("reading --witness-policy", "err", err)
+			return 1
+		}
+	} else {
+		log.Warn("no --witness-policy: checkpoints are published without witness cosignatures")
+	}
+	ctx := context.Background()
+	var st *logserver.Storage
+	if *storage != "" {
+		st, err = logserver.OpenPOSIX(ctx, *storage)
+	} else {
+		if *s3Access == "" {
+			*s3Access = os.Getenv("AWS_ACCESS_KEY_ID")
+		}
+		if *s3Secret == "" {
+			*s3Secret = os.Getenv("AWS_SECRET_ACCESS_KEY")
+		}
+		st, err = logserver.OpenAWS(ctx, logserver.AWSConfig{Bucket: *s3Bucket, BucketPrefix: *s3Prefix, Endpoint: *s3Endpoint,
+			Region: *s3Region, AccessKey: *s3Access, SecretKey: *s3Secret, DSN: *mysqlDSN})
+	}
+	if err != nil {
+		log.Error("opening storage", "err", err)
+		return 1
+	}
+	reg := daemon.NewRegistry()
+	lg, err := logserver.New(ctx, st, logserver.Config{
+		Signer: signer, Publishers: pubs, WitnessPolicy: wp, WitnessTimeout: *witnessTimeout, MaxFutureSkew: *skew,
+		CheckpointInterval: *cpInterval, RepublishInterval: *republish, BatchMaxAge: *batchAge, BatchMaxSize: *batchSize,
+		ShutdownTimeout: *shutdown, Log: log, Registry: reg,
+	})
+	if err != nil {
+		log.Error("starting the log", "err", err)
+		st.Close()
+		return 1
+	}
+	log.Info("log", "origin", lg.Origin(), "vkey", lg.VerifierKey(), "storage", st.Kind)
+	srv := &daemon.Server{
+		Log: log, Handler: lg.Handler(), Registry: reg, Started: started, ShutdownTimeout: *shutdown + 10*time.Second,
+		Reload: func() error {
+			p, err := loadPubs()
+			if err != nil {
+				return err
+			}
+			lg.SetPublishers(p)
+			return nil
+		},
+		Stop: func(ctx context.Context) error { return errors.Join(lg.Close(ctx), st.Close()) },
+	}
+	if err := srv.Run(ctx, c.Listen); err != nil {
+		log.Error("log stopped", "err", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"treelog/internal/proc"
+	"treelog/manifest"
+	"treelog/metamanifest"
+	"treelog/note"
+)
+
+type keys struct {
+	logSK, logVK, pubSK, pubVK string
+	pub                        note.Signer
+}
+
+func newKeys(t testing.TB) keys {
+	var k keys
+	k.logSK, k.logVK, _ = note.GenerateKey(nil, "log.example", note.TypeEd25519)
+	k.pubSK, k.pubVK, _ = note.GenerateKey(nil, "publisher.example/k", note.TypeEd25519)
+	k.pub, _ = note.NewSigner(k.pubSK)
+	return k
+}
+
+func metaManifest(t testing.TB, s note.Signer, origin string, ts time.Time) []byte {
+	m := &metamanifest.MetaManifest{Origin: origin, Timestamp: ts.UTC().Truncate(time.Second), ManifestSize: 1,
+		ManifestHashes: manifest.HashBytes([]byte(origin+ts.String()), metamanifest.Hashes)}
+	b, err := metamanifest.Sign(m, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func postMM(t testing.TB, base string, body []byte) (int, string) {
+	resp, err := http.Post(base+"/add", "text/plain", bytes.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// The daemon as an operator runs it: a --config file, publishers reloaded
+// on SIGHUP, /metrics, a graceful SIGTERM.
+func TestDaemon(t *testing.T) {
+	dir := t.TempDir()
+	bin, err := proc.Build("treelog/cmd/logserver", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newKeys(t)
+	os.WriteFile(filepath.Join(dir, "log.key"), []byte(k.logSK), 0o600)
+	os.WriteFile(filepath.Join(dir, "publishers"), []byte("publisher example.org/a "+k.pubVK+"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "log.conf"), []byte(fmt.Sprintf("key %s\npublishers %s\nstorage %s\ncheckpoint-interval 200ms\n",
+		filepath.Join(dir, "log.key"), filepath.Join(dir, "publishers"), filepath.Join(dir, "storage"))), 0o644)
+	p, err := proc.Start(bin, "--config", filepath.Join(dir, "log.conf"), "--listen", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Kill()
+	now := time.Now()
+	if code, body := postMM(t, p.URL(), metaManifest(t, k.pub, "example.org/a", now)); code != 200 || body != "index 0\n" {
+		t.Fatalf("add: %d %q", code, body)
+	}
+	if code, _ := postMM(t, p.URL(), metaManifest(t, k.pub, "example.org/b", now)); code != 403 {
+		t.Fatalf("origin b before reload: %d", code)
+	}
+	os.WriteFile(filepath.Join(dir, "publishers"), []byte("publisher example.org/a "+k.pubVK+"\npublisher example.org/b "+k.pubVK+"\n"), 0o644)
+	p.Cmd.Process.Signal(syscall.SIGHUP)
+	ok := false
+	for range 100 {
+		if code, _ := postMM(t, p.URL(), metaManifest(t, k.pub, "example.org/b", now)); code == 200 {
+			ok = true
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !ok {
+		t.Fatal("origin b not accepted after SIGHUP")
+	}
+	resp, err := http.Get(p.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"treelog_log_entries_accepted_total 2", `treelog_log_entries_rejected_total{reason="unauthorized"}`, "treelog_log_checkpoint_size"} {
+		if !bytes.Contains(m, []byte(want)) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.Stop(ctx); err != nil {
+		t.Fatalf("SIGTERM: %v\n%s", err, p.Logs())
+	}
+	if !strings.Contains(p.Logs(), "msg=stopped") {
+		t.Errorf("no graceful stop:\n%s", p.Logs())
+	}
+	// The storage directory is the static tlog-tiles tree.
+	if b, err := os.ReadFile(filepath.Join(dir, "storage", "checkpoint")); err != nil || !bytes.HasPrefix(b, []byte("log.example\n2\n")) {
+		t.Errorf("static checkpoint: %v\n%s", err, b)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--help"}, 0, "POST /add"},
+		{nil, 2, "--key and --publishers are required"},
+		{[]string{"--key", "k", "--publishers", "p"}, 2, "give either --storage DIR"},
+		{[]string{"--key", "k", "--publishers", "p", "--storage", "d", "--mysql-dsn", "x"}, 2, "give either"},
+		{[]string{"--bogus"}, 2, "unknown flag"},
+	} {
+		var out bytes.Buffer
+		code := run(tc.args, &out, &out, nil)
+		if code != tc.code || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("logserver %v: %d %q", tc.args, code, out.String())
+		}
+	}
+}

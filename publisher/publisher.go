@@ -1,0 +1,215 @@
+// Package publisher is the publisher's side of treelog: it signs a tree's
+// MetaManifest, submits it to a log, and stores the log's tlog-proof beside
+// it, so that mirrors carry the proof with the tree.
+package publisher
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"treelog/checkpoint"
+	"treelog/internal/atomicfile"
+	"treelog/manifest"
+	"treelog/metamanifest"
+	"treelog/note"
+	"treelog/policy"
+)
+
+// Sign writes DIR/.treelog/MetaManifest for the tree's current top-level
+// Manifest, removing a proof of an older snapshot.
+func Sign(dir, origin, commit string, signers ...note.Signer) ([]byte, error) {
+	top, err := os.ReadFile(filepath.Join(dir, manifest.TopManifestName))
+	if err != nil {
+		return nil, fmt.Errorf("reading the top-level Manifest: %w", err)
+	}
+	m, err := metamanifest.New(origin, top, commit)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := metamanifest.Sign(m, signers...)
+	if err != nil {
+		return nil, err
+	}
+	mmPath, proofPath := metamanifest.Paths(dir)
+	if err := os.MkdirAll(filepath.Dir(mmPath), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(proofPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("removing the old proof: %w", err)
+	}
+	if err := atomicfile.WriteFile(mmPath, msg, 0o644); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// A Result is what the log answered to a submission.
+type Result struct {
+	Index uint64
+	// Proof is the tlog-proof, or nil if the wait ended before a witnessed
+	// checkpoint covered the entry.
+	Proof []byte
+}
+
+// Client submits to a log.
+type Client struct {
+	HTTP *http.Client
+}
+
+func (c *Client) client() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return &http.Client{Timeout: 5 * time.Minute}
+}
+
+// Submit posts a MetaManifest to the log at logURL and waits up to wait
+// for its proof (0: return the index at once).
+func (c *Client) Submit(ctx context.Context, logURL string, mm []byte, wait time.Duration) (*Result, error) {
+	u := strings.TrimSuffix(logURL, "/") + "/add"
+	if wait > 0 {
+		u += "?wait=" + wait.String()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(mm))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	resp, err := c.client().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("submitting to %s: %w", logURL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, checkpoint.MaxProofSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the log's answer: %w", err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusAccepted:
+	default:
+		return nil, fmt.Errorf("the log refused the MetaManifest: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	idx, err := strconv.ParseUint(resp.Header.Get("Treelog-Index"), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("the log's answer has no index: %q", body)
+	}
+	r := &Result{Index: idx}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/x.tlog-proof") {
+		r.Proof = body
+	}
+	return r, nil
+}
+
+// FetchProof asks the log for the proof of entry index, waiting up to wait.
+func (c *Client) FetchProof(ctx context.Context, logURL string, index uint64, wait time.Duration) ([]byte, error) {
+	u := fmt.Sprintf("%s/proof/%d?wait=%s", strings.TrimSuffix(logURL, "/"), index, wait)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.client().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, checkpoint.MaxProofSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("proof of entry %d: %s: %s", index, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return body, nil
+}
+
+// CheckProof checks a proof for mm: under pol if given (log signature,
+// quorum, inclusion), else at least that its inclusion proof binds mm to
+// the checkpoint's root.
+func CheckProof(proof, mm []byte, pol *policy.Policy) error {
+	if pol != nil {
+		_, err := pol.VerifyProof(proof, mm)
+		return err
+	}
+	p, err := checkpoint.ParseProof(proof)
+	if err != nil {
+		return err
+	}
+	n, err := note.Parse(p.Checkpoint)
+	if err != nil {
+		return err
+	}
+	cp, err := checkpoint.ParseText(n.Text)
+	if err != nil {
+		return err
+	}
+	return checkpoint.VerifyInclusion(cp, p.Index, mm, p.Inclusion)
+}
+
+// Options configure Publish.
+type Options struct {
+	Origin, Commit string
+	Signers        []note.Signer
+	LogURL         string
+	// Policy, if set, checks the proof before it is stored.
+	Policy *policy.Policy
+	// Wait bounds waiting for the witnessed proof.
+	Wait time.Duration
+	// Manifest options for manifest.Create (layout, hashes, timestamp...).
+	Manifest []manifest.Option
+}
+
+// Published describes a published snapshot.
+type Published struct {
+	Index        uint64
+	MetaManifest []byte
+	Proof        []byte
+	Manifests    *manifest.CreateReport
+}
+
+// Publish makes a snapshot of dir public: it creates the Manifest tree,
+// signs the MetaManifest, submits it, waits for a proof under a witnessed
+// checkpoint, checks it, and writes it to DIR/.treelog/MetaManifest.tlog-proof.
+func (c *Client) Publish(ctx context.Context, dir string, o Options) (*Published, error) {
+	cr, err := manifest.Create(ctx, dir, o.Manifest...)
+	if err != nil {
+		return nil, err
+	}
+	mm, err := Sign(dir, o.Origin, o.Commit, o.Signers...)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(o.Wait)
+	r, err := c.Submit(ctx, o.LogURL, mm, o.Wait)
+	if err != nil {
+		return nil, err
+	}
+	proof := r.Proof
+	for proof == nil {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, fmt.Errorf("logged at index %d, but no witnessed checkpoint covered it within %s; fetch the proof later with 'treelog submit --proof-only'", r.Index, o.Wait)
+		}
+		proof, err = c.FetchProof(ctx, o.LogURL, r.Index, min(left, 30*time.Second))
+		if err != nil && time.Until(deadline) <= 0 {
+			return nil, err
+		}
+	}
+	if err := CheckProof(proof, mm, o.Policy); err != nil {
+		return nil, fmt.Errorf("the log's proof does not verify: %w", err)
+	}
+	_, proofPath := metamanifest.Paths(dir)
+	if err := atomicfile.WriteFile(proofPath, proof, 0o644); err != nil {
+		return nil, err
+	}
+	return &Published{Index: r.Index, MetaManifest: mm, Proof: proof, Manifests: cr}, nil
+}
