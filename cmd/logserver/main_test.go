@@ -17,6 +17,7 @@ import (
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
+	"treelog/tiles"
 )
 
 type keys struct {
@@ -71,7 +72,8 @@ func TestDaemon(t *testing.T) {
 	}
 	defer p.Kill()
 	now := time.Now()
-	if code, body := postMM(t, p.URL(), metaManifest(t, k.pub, "example.org/a", now)); code != 200 || body != "index 0\n" {
+	first := metaManifest(t, k.pub, "example.org/a", now)
+	if code, body := postMM(t, p.URL(), first); code != 200 || body != "index 0\n" {
 		t.Fatalf("add: %d %q", code, body)
 	}
 	if code, _ := postMM(t, p.URL(), metaManifest(t, k.pub, "example.org/b", now)); code != 403 {
@@ -101,6 +103,11 @@ func TestDaemon(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+	// The entries are the MetaManifests acknowledged, under a checkpoint
+	// the log signed, TIMESTAMPs increasing per origin.
+	lv, _ := note.NewVerifier(k.logVK)
+	r, _ := tiles.NewHTTPReader([]string{p.URL()})
+	checkLog(t, r, waitCheckpoint(t, r, lv, 2), map[uint64][]byte{0: first})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := p.Stop(ctx); err != nil {

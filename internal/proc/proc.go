@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,7 +44,24 @@ var servingRE = regexp.MustCompile(`msg=serving addr=(\S+)`)
 // Start runs bin with args (which should include --listen 127.0.0.1:0) and
 // waits until it logs the address it serves on.
 func Start(bin string, args ...string) (*Proc, error) {
+	return StartWith(bin, nil, args...)
+}
+
+// StartWith is Start with extra environment variables ("K=V").
+func StartWith(bin string, env []string, args ...string) (*Proc, error) {
+	return start(bin, env, "", args)
+}
+
+// StartAt starts a program that does not log its address (tessera's
+// conformance server): it listens on addr, and is ready once addr accepts
+// connections.
+func StartAt(bin string, env []string, addr string, args ...string) (*Proc, error) {
+	return start(bin, env, addr, args)
+}
+
+func start(bin string, env []string, at string, args []string) (*Proc, error) {
 	p := &Proc{Cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	p.Cmd.Env = append(os.Environ(), env...)
 	stderr, err := p.Cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -53,6 +71,23 @@ func Start(bin string, args ...string) (*Proc, error) {
 		return nil, err
 	}
 	addr := make(chan string, 1)
+	if at != "" {
+		go func() {
+			for {
+				c, err := net.DialTimeout("tcp", at, time.Second)
+				if err == nil {
+					c.Close()
+					addr <- at
+					return
+				}
+				select {
+				case <-p.done:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}()
+	}
 	go func() {
 		defer close(p.done)
 		sc := bufio.NewScanner(stderr)
