@@ -21,6 +21,7 @@ type Prover struct {
 	cache map[tlog.Tile]*list.Element
 	lru   *list.List
 	max   int
+	store Store
 }
 
 type cached struct {
@@ -46,6 +47,12 @@ func (t tileReader) ReadTiles(ts []tlog.Tile) ([][]byte, error) {
 	out := make([][]byte, len(ts))
 	for i, tl := range ts {
 		if d, ok := t.p.get(tl); ok {
+			out[i] = d
+			continue
+		}
+		// A stored tile was verified in an earlier run; tlog still checks
+		// it against this tree before any hash from it is used.
+		if d, ok := t.p.fromStore(tl); ok {
 			out[i] = d
 			continue
 		}
@@ -75,6 +82,7 @@ func (t tileReader) ReadTiles(ts []tlog.Tile) ([][]byte, error) {
 func (t tileReader) SaveTiles(ts []tlog.Tile, data [][]byte) {
 	for i, tl := range ts {
 		t.p.put(tl, data[i])
+		t.p.toStore(tl, data[i])
 	}
 }
 

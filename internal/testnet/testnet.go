@@ -107,6 +107,9 @@ func Start(ctx context.Context, dir string, o Options) (*Network, error) {
 	}
 	// tessera logs through klog; send it where the rest goes.
 	klog.SetSlogLogger(o.Log.With("part", "tessera"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	n := &Network{Dir: dir, Opts: o}
 	ok := false
 	defer func() {
@@ -121,8 +124,7 @@ func Start(ctx context.Context, dir string, o Options) (*Network, error) {
 	if n.Publisher, n.PublisherVKey, err = newKey(dir, "publisher", "publisher.treelog.example", note.TypeEd25519); err != nil {
 		return nil, err
 	}
-	var wpolicy, cpolicy strings.Builder
-	fmt.Fprintf(&cpolicy, "log %s\n", n.LogVKey)
+	var wpolicy strings.Builder
 	var names []string
 	for i := range o.Witnesses {
 		name := fmt.Sprintf("w%d", i+1)
@@ -133,16 +135,12 @@ func Start(ctx context.Context, dir string, o Options) (*Network, error) {
 		n.Witnesses = append(n.Witnesses, w)
 		names = append(names, name)
 		fmt.Fprintf(&wpolicy, "witness %s %s %s\n", name, w.VKey, w.URL)
-		fmt.Fprintf(&cpolicy, "witness %s %s %s\n", name, w.VKey, w.URL)
 	}
-	quorum := fmt.Sprintf("group q %d %s\nquorum q\n", o.Quorum, strings.Join(names, " "))
-	wpolicy.WriteString(quorum)
-	cpolicy.WriteString(quorum)
+	fmt.Fprintf(&wpolicy, "group q %d %s\nquorum q\n", o.Quorum, strings.Join(names, " "))
 	n.PolicyFile = filepath.Join(dir, "policy")
 	n.WitnessPolicyFile = filepath.Join(dir, "witness-policy")
 	n.PublishersFile = filepath.Join(dir, "publishers")
 	files := map[string]string{
-		n.PolicyFile:        cpolicy.String(),
 		n.WitnessPolicyFile: wpolicy.String(),
 		n.PublishersFile:    fmt.Sprintf("publisher %s %s\n", o.TreeOrigin, n.PublisherVKey),
 	}
@@ -221,7 +219,8 @@ func (n *Network) StartLog(ctx context.Context) error {
 		return err
 	}
 	n.Log, n.logSrv, n.storage, n.LogURL = lg, srv, st, url
-	return nil
+	// The users' policy: the log (at its URL), the witnesses, the quorum.
+	return os.WriteFile(n.PolicyFile, append([]byte(fmt.Sprintf("log %s %s\n", n.LogVKey, url)), mustRead(n.WitnessPolicyFile)...), 0o644)
 }
 
 // StopLog stops the log server gracefully.

@@ -1,0 +1,446 @@
+// Package client is what a user runs before using a tree synced from an
+// untrusted mirror: it refuses the tree unless it is exactly what the
+// publisher logged, the log entry is witnessed, the view of the log is
+// consistent with everything this client saw before, and the snapshot is
+// fresh — and it says which of these failed, with evidence.
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"treelog/checkpoint"
+	"treelog/manifest"
+	"treelog/metamanifest"
+	"treelog/policy"
+	"treelog/tiles"
+)
+
+// Config configures a verification.
+type Config struct {
+	// Policy names the trusted logs, witnesses and quorum (tlog-policy).
+	Policy *policy.Policy
+	// Publishers says which keys may publish which tree.
+	Publishers *policy.Publishers
+	// StateDir holds the client's trusted state (default DefaultStateDir).
+	StateDir string
+	// MaxAge is how old the newest witness quorum and the snapshot may be
+	// (default 24h).
+	MaxAge time.Duration
+	// MaxClockSkew is how far in the future a cosignature may be (default
+	// 10 minutes).
+	MaxClockSkew time.Duration
+	// LogURLs are the log and its mirrors, tried in order (default: the
+	// policy's URL for the log).
+	LogURLs []string
+	// Offline skips every check that needs the network or the state.
+	Offline bool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// HTTPClient fetches from the log (default: 30s timeout).
+	HTTPClient *http.Client
+	// Progress shows tree verification progress on a terminal.
+	Progress io.Writer
+	// OnCheck is told each check's outcome as it happens.
+	OnCheck func(Check)
+}
+
+// Check names, in the order they run.
+const (
+	CheckPublisher   = "publisher"
+	CheckProof       = "proof"
+	CheckConsistency = "consistency"
+	CheckReplay      = "replay"
+	CheckFreshness   = "freshness"
+	CheckTree        = "tree"
+)
+
+// A Check is the outcome of one step.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // "ok", "skipped" or "failed"
+	Detail string `json:"detail"`
+}
+
+// A Failure is a refusal: the tree or its proofs are bad (an attack, or
+// corruption upstream). Evidence holds the signed objects that conflict.
+type Failure struct {
+	Check    string   `json:"check"`
+	Msg      string   `json:"message"`
+	Evidence [][]byte `json:"evidence,omitempty"`
+}
+
+func (f *Failure) Error() string { return f.Check + ": " + f.Msg }
+
+func failf(check string, evidence [][]byte, format string, args ...any) *Failure {
+	return &Failure{Check: check, Msg: fmt.Sprintf(format, args...), Evidence: evidence}
+}
+
+// A Result describes a verified tree (or how far the checks got).
+type Result struct {
+	Origin       string        `json:"origin"`
+	Timestamp    time.Time     `json:"timestamp"`
+	Index        uint64        `json:"index"`
+	Log          string        `json:"log"`
+	ProofSize    uint64        `json:"proof_checkpoint_size"`
+	LatestSize   uint64        `json:"latest_checkpoint_size,omitempty"`
+	Cosigners    []string      `json:"cosigners"`
+	QuorumTime   time.Time     `json:"quorum_time,omitzero"`
+	Files        int64         `json:"files"`
+	Bytes        int64         `json:"bytes"`
+	BytesFetched int64         `json:"bytes_fetched"`
+	Checks       []Check       `json:"checks"`
+	Elapsed      time.Duration `json:"elapsed_ns"`
+}
+
+type run struct {
+	ctx    context.Context
+	cfg    Config
+	res    *Result
+	reader *tiles.HTTPReader
+	prover *tiles.Prover
+	log    *policy.Log
+}
+
+func (r *run) report(name, status, format string, args ...any) {
+	c := Check{Name: name, Status: status, Detail: fmt.Sprintf(format, args...)}
+	r.res.Checks = append(r.res.Checks, c)
+	if r.cfg.OnCheck != nil {
+		r.cfg.OnCheck(c)
+	}
+}
+
+func (r *run) fail(f *Failure) error {
+	r.report(f.Check, "failed", "%s", f.Msg)
+	return f
+}
+
+// Verify checks the tree in dir, in this order, stopping at the first
+// failure: (1) DIR/.treelog/MetaManifest is signed by a key allowed for its
+// origin; (2) its tlog-proof proves inclusion under a checkpoint signed by
+// a policy log and cosigned by the quorum; (3) that checkpoint is
+// consistent with the last one this client trusted, and the newer is
+// stored; (4) the log's latest witnessed checkpoint holds no newer snapshot
+// of the origin (replay), and the snapshot is not older than one this
+// client saw (rollback); (5) the newest quorum cosignature and the snapshot
+// are within MaxAge (freeze); (6) the tree matches the MetaManifest.
+//
+// It returns a *Failure when the tree or its proofs are bad, a *LocalError
+// when this client's state is, and another error when it could not run.
+func Verify(ctx context.Context, dir string, cfg Config) (*Result, error) {
+	start := time.Now()
+	if cfg.Policy == nil || cfg.Publishers == nil {
+		return nil, errors.New("a policy and a publishers file are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = 24 * time.Hour
+	}
+	if cfg.MaxClockSkew == 0 {
+		cfg.MaxClockSkew = 10 * time.Minute
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = DefaultStateDir()
+	}
+	r := &run{ctx: ctx, cfg: cfg, res: &Result{}}
+	err := r.verify(dir)
+	r.res.Elapsed = time.Since(start)
+	if r.reader != nil {
+		r.res.BytesFetched = r.reader.BytesRead.Load()
+	}
+	return r.res, err
+}
+
+func readBounded(p string, limit int64, what string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is over %d bytes; not reading further", what, limit)
+	}
+	return b, nil
+}
+
+func (r *run) verify(dir string) error {
+	cfg := r.cfg
+	mmPath, proofPath := metamanifest.Paths(dir)
+
+	// 1. The publisher's signature.
+	mmBytes, err := readBounded(mmPath, metamanifest.MaxSize, "the MetaManifest")
+	if err != nil {
+		return r.fail(failf(CheckPublisher, nil, "reading %s: %v (is this a tree published with treelog?)", mmPath, err))
+	}
+	mm, err := metamanifest.Verify(mmBytes, cfg.Publishers)
+	if err != nil {
+		return r.fail(failf(CheckPublisher, [][]byte{mmBytes}, "%v", err))
+	}
+	r.res.Origin, r.res.Timestamp = mm.Origin, mm.Timestamp
+	r.report(CheckPublisher, "ok", "MetaManifest of %s, TIMESTAMP %s, signed by %s", mm.Origin, mm.Timestamp.Format(time.RFC3339), strings.Join(mm.Signers(), ", "))
+
+	// 2. Inclusion under a witnessed checkpoint.
+	proofBytes, err := readBounded(proofPath, checkpoint.MaxProofSize, "the proof")
+	if err != nil {
+		return r.fail(failf(CheckProof, nil, "reading %s: %v", proofPath, err))
+	}
+	vopts := []policy.VerifyOption{policy.WithMaxFutureSkew(cfg.MaxClockSkew), policy.WithClock(cfg.Now)}
+	pr, err := cfg.Policy.VerifyProof(proofBytes, mmBytes, vopts...)
+	if err != nil {
+		return r.fail(failf(CheckProof, [][]byte{proofBytes}, "%v", err))
+	}
+	r.log = pr.Log
+	r.res.Log, r.res.Index, r.res.ProofSize = pr.Log.Origin(), pr.Index(), pr.Checkpoint.Size
+	r.res.Cosigners = cosigners(pr.Result)
+	r.res.QuorumTime, _ = pr.QuorumTime()
+	r.report(CheckProof, "ok", "entry %d of %s under a checkpoint of size %d; %s", pr.Index(), pr.Log.Origin(), pr.Checkpoint.Size, pr.Summary())
+	freshest := pr.Result
+
+	if cfg.Offline {
+		r.report(CheckConsistency, "skipped", "offline: not compared with this client's earlier view of the log")
+		r.report(CheckReplay, "skipped", "offline: the log was not asked for newer snapshots, and rollback was not checked against the stored state")
+	} else {
+		latest, err := r.online(mm, mmBytes, pr)
+		if err != nil {
+			return err
+		}
+		freshest = latest
+	}
+
+	// 5. Freshness.
+	now := cfg.Now()
+	qt, ok := freshest.QuorumTime()
+	switch {
+	case !ok:
+		r.report(CheckFreshness, "ok", "the policy needs no witnesses, so the log's freshness is not vouched for")
+	case now.Sub(qt) > cfg.MaxAge:
+		return r.fail(failf(CheckFreshness, [][]byte{freshest.Checkpoint.Bytes()}, "the newest cosignatures by the witness quorum are %s old (max %s): the log, or the mirror serving it, may be frozen", ago(now.Sub(qt)), ago(cfg.MaxAge)))
+	}
+	if age := now.Sub(mm.Timestamp); age > cfg.MaxAge {
+		return r.fail(failf(CheckFreshness, [][]byte{mmBytes}, "this snapshot was published %s ago (max %s); a mirror may be withholding updates", ago(age), ago(cfg.MaxAge)))
+	}
+	if ok {
+		r.res.QuorumTime = qt
+		r.report(CheckFreshness, "ok", "snapshot published %s ago; witness quorum cosigned %s ago", ago(now.Sub(mm.Timestamp)), ago(now.Sub(qt)))
+	}
+
+	// 6. The tree itself.
+	rep, err := metamanifest.VerifyTree(r.ctx, dir, mm.MetaManifest, manifest.WithProgress(cfg.Progress))
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return r.fail(failf(CheckTree, nil, "%v", err))
+	}
+	r.res.Files, r.res.Bytes = rep.Files, rep.Bytes
+	if err := rep.Error(); err != nil {
+		return r.fail(failf(CheckTree, nil, "%v", err))
+	}
+	r.report(CheckTree, "ok", "%d files (%.1f MB) match the MetaManifest", rep.Files, float64(rep.Bytes)/1e6)
+	return nil
+}
+
+// online runs checks 3 and 4 and returns the latest checkpoint's result.
+func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofResult) (*policy.Result, error) {
+	cfg := r.cfg
+	st, err := LoadState(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	urls := cfg.LogURLs
+	if len(urls) == 0 && r.log.URL != "" {
+		urls = []string{r.log.URL}
+	}
+	if len(urls) == 0 {
+		return nil, r.fail(failf(CheckConsistency, nil, "no URL for log %s: give --log (or run --offline)", r.log.Origin()))
+	}
+	opts := []tiles.HTTPOption{tiles.WithMaxEntrySize(metamanifest.MaxSize)}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, tiles.WithClient(cfg.HTTPClient))
+	}
+	r.reader, err = tiles.NewHTTPReader(urls, opts...)
+	if err != nil {
+		return nil, err
+	}
+	r.prover = tiles.NewProver(r.reader, 256)
+	if ts, err := tiles.NewDirStore(filepath.Join(cfg.StateDir, "tiles", fmt.Sprintf("%x", sha256.Sum256([]byte(r.log.Origin()))))); err == nil {
+		r.prover.WithStore(ts)
+	}
+
+	// 3. Consistency with the trusted view.
+	trusted := pr.Checkpoint
+	if ls, ok := st.Logs[r.log.Origin()]; ok {
+		stored, err := checkpoint.Open(ls.Checkpoint, r.log.Verifier())
+		if err != nil {
+			return nil, &LocalError{Path: filepath.Join(cfg.StateDir, StateFile), Err: fmt.Errorf("stored checkpoint of %s: %w", r.log.Origin(), err)}
+		}
+		if err := r.consistent(stored, pr.Checkpoint); err != nil {
+			return nil, err
+		}
+		r.report(CheckConsistency, "ok", "the proof's checkpoint (size %d) is consistent with the one this client trusted (size %d)", pr.Checkpoint.Size, stored.Size)
+		if stored.Size > trusted.Size {
+			trusted = stored
+		}
+	} else {
+		r.report(CheckConsistency, "ok", "first use of log %s: trusting the proof's checkpoint (size %d)", r.log.Origin(), pr.Checkpoint.Size)
+	}
+	if err := r.storeCheckpoint(st, trusted); err != nil {
+		return nil, err
+	}
+
+	// 4. Replay and rollback.
+	raw, err := r.reader.ReadCheckpoint(r.ctx)
+	if err != nil {
+		return nil, r.fail(failf(CheckReplay, nil, "fetching the log's latest checkpoint: %v", err))
+	}
+	lr, err := cfg.Policy.Verify(raw, policy.WithMaxFutureSkew(cfg.MaxClockSkew), policy.WithClock(cfg.Now))
+	if err != nil {
+		return nil, r.fail(failf(CheckReplay, [][]byte{raw}, "the log's latest checkpoint: %v", err))
+	}
+	if lr.Log != r.log {
+		return nil, r.fail(failf(CheckReplay, [][]byte{raw}, "the checkpoint at the log's URL is for %s, not %s", lr.Log.Origin(), r.log.Origin()))
+	}
+	if err := r.consistent(trusted, lr.Checkpoint); err != nil {
+		return nil, err
+	}
+	if lr.Checkpoint.Size >= trusted.Size {
+		if err := r.storeCheckpoint(st, lr.Checkpoint); err != nil {
+			return nil, err
+		}
+	}
+	r.res.LatestSize = lr.Checkpoint.Size
+	if ts, ok := st.Trees[mm.Origin]; ok && mm.Timestamp.Before(ts.Timestamp) {
+		return nil, r.fail(failf(CheckReplay, [][]byte{ts.MetaManifest, mmBytes},
+			"rollback: this snapshot's TIMESTAMP %s is older than %s (log index %d), which this client already saw",
+			mm.Timestamp.Format(time.RFC3339), ts.Timestamp.Format(time.RFC3339), ts.Index))
+	}
+	if err := r.scanNewer(mm, mmBytes, pr.Index(), lr.Checkpoint); err != nil {
+		return nil, err
+	}
+	if ts, ok := st.Trees[mm.Origin]; !ok || mm.Timestamp.After(ts.Timestamp) {
+		st.Trees[mm.Origin] = TreeState{Timestamp: mm.Timestamp, Index: pr.Index(), MetaManifest: mmBytes}
+		if err := st.Save(cfg.StateDir); err != nil {
+			return nil, err
+		}
+	}
+	r.report(CheckReplay, "ok", "the log's latest checkpoint (size %d, consistent) holds no newer snapshot of %s", lr.Checkpoint.Size, mm.Origin)
+	return lr, nil
+}
+
+// consistent checks that two checkpoints of the log are consistent: the
+// same root at the same size, else a consistency proof from the smaller to
+// the larger, read from tiles verified against the larger.
+func (r *run) consistent(a, b *checkpoint.Signed) error {
+	small, large := a, b
+	if small.Size > large.Size {
+		small, large = large, small
+	}
+	evidence := [][]byte{a.Bytes(), b.Bytes()}
+	if small.Size == large.Size {
+		if small.Hash != large.Hash {
+			return r.fail(failf(CheckConsistency, evidence, "split view: two checkpoints of size %d with different roots, both signed by %s", small.Size, r.log.Origin()))
+		}
+		return nil
+	}
+	proof, err := r.prover.ConsistencyProof(r.ctx, small.Size, large.Checkpoint)
+	if err != nil && strings.Contains(err.Error(), "inconsistent tile") {
+		// A stored tile may be damaged: try once from the log alone.
+		r.prover = tiles.NewProver(r.reader, 256)
+		proof, err = r.prover.ConsistencyProof(r.ctx, small.Size, large.Checkpoint)
+	}
+	if err != nil {
+		if strings.Contains(err.Error(), "inconsistent tile") {
+			return r.fail(failf(CheckConsistency, [][]byte{large.Bytes()}, "the log's tiles do not match its checkpoint of size %d", large.Size))
+		}
+		return r.fail(failf(CheckConsistency, nil, "fetching a consistency proof from %d to %d: %v", small.Size, large.Size, err))
+	}
+	if err := checkpoint.VerifyConsistency(small.Checkpoint, large.Checkpoint, proof); err != nil {
+		return r.fail(failf(CheckConsistency, evidence, "split view: the checkpoint of size %d is not consistent with the one of size %d (%v)", small.Size, large.Size, err))
+	}
+	return nil
+}
+
+func (r *run) storeCheckpoint(st *State, cp *checkpoint.Signed) error {
+	cur, ok := st.Logs[r.log.Origin()]
+	if ok {
+		if old, err := checkpoint.Open(cur.Checkpoint, r.log.Verifier()); err == nil && old.Size > cp.Size {
+			return nil
+		}
+	}
+	st.Logs[r.log.Origin()] = LogState{Checkpoint: cp.Bytes(), Updated: r.cfg.Now().UTC()}
+	return st.Save(r.cfg.StateDir)
+}
+
+// scanNewer reads the log's entries after index, verified against cp, and
+// fails if one is a newer snapshot of the same origin.
+func (r *run) scanNewer(mm *metamanifest.Signed, mmBytes []byte, index uint64, cp *checkpoint.Signed) error {
+	for b := (index + 1) / tiles.TileWidth; b*tiles.TileWidth < cp.Size; b++ {
+		leaves, err := r.prover.LeafHashes(r.ctx, cp.Checkpoint, b)
+		if err != nil {
+			return r.fail(failf(CheckReplay, nil, "reading the log's tiles: %v", err))
+		}
+		w, _ := tiles.BundleWidth(b, cp.Size)
+		data, err := r.reader.ReadEntryBundle(r.ctx, b, w)
+		if err != nil {
+			return r.fail(failf(CheckReplay, nil, "reading the log's entries: %v", err))
+		}
+		entries, err := tiles.ParseEntryBundle(data, len(leaves))
+		if err != nil {
+			return r.fail(failf(CheckReplay, nil, "the log's entry bundle %d: %v", b, err))
+		}
+		for i, e := range entries {
+			idx := b*tiles.TileWidth + uint64(i)
+			if checkpoint.LeafHash(e) != leaves[i] {
+				return r.fail(failf(CheckReplay, [][]byte{cp.Bytes()}, "the log's entry %d does not match its checkpoint of size %d", idx, cp.Size))
+			}
+			if idx <= index {
+				continue
+			}
+			other, _, err := metamanifest.Parse(e)
+			if err != nil || other.Origin != mm.Origin || !other.Timestamp.After(mm.Timestamp) {
+				continue
+			}
+			return r.fail(failf(CheckReplay, [][]byte{e, mmBytes},
+				"replay: the log holds a newer snapshot of %s, TIMESTAMP %s at index %d, than this tree's %s (index %d); a mirror may be serving an old snapshot",
+				mm.Origin, other.Timestamp.Format(time.RFC3339), idx, mm.Timestamp.Format(time.RFC3339), index))
+		}
+	}
+	return nil
+}
+
+func cosigners(r *policy.Result) []string {
+	var out []string
+	for _, c := range r.Cosigned {
+		out = append(out, c.Witness.Name)
+	}
+	return out
+}
+
+// ago says a duration in words: "9 days", "3 hours", "42 seconds".
+func ago(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	case d >= 2*time.Minute:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	case d < 0:
+		return "in the future by " + ago(-d)
+	}
+	return fmt.Sprintf("%d seconds", int(d.Seconds()))
+}

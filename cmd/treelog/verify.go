@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"treelog/client"
+	"treelog/policy"
+)
+
+func init() {
+	register("verify", "verify a synced tree before using it (signature, witnessed proof, consistency, replay, freshness, files)", verify)
+	register("state", "show or reset this client's trusted state (state show|reset)", state)
+}
+
+func verify(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("verify", "DIR", `Verifies the tree in DIR, synced from a mirror, before it is used. In order,
+stopping at the first failure:
+  1 publisher    DIR/.treelog/MetaManifest is signed by a key --publishers allows for its origin
+  2 proof        its .tlog-proof proves inclusion under a checkpoint of a --policy log, cosigned by the quorum
+  3 consistency  that checkpoint is consistent with the last one this client trusted (--state)
+  4 replay       the log's latest witnessed checkpoint holds no newer snapshot of the origin,
+                 and the snapshot is not older than one this client saw (rollback)
+  5 freshness    the newest quorum cosignature and the snapshot are younger than --max-age
+  6 tree         every file matches the Manifests the MetaManifest covers
+--offline runs 1, 2, 5 (against the proof's cosignatures) and 6 without network or state.
+
+Exit status: 0 verified; 1 refused (the tree or its proofs are bad: an attack or corruption
+upstream); 2 usage; 3 this client's own state is unreadable or corrupt (see 'treelog state').`, stdout, stderr)
+	polFile := fs.String("policy", "", "tlog-policy file: trusted logs (with URLs), witnesses and quorum (required)")
+	pubsFile := fs.String("publishers", "", "publishers file: which keys may publish which tree (required)")
+	stateDir := fs.String("state", client.DefaultStateDir(), "directory of this client's trusted state")
+	maxAge := fs.Duration("max-age", 24*time.Hour, "refuse a snapshot, or a witness quorum, older than this")
+	skew := fs.Duration("max-clock-skew", 10*time.Minute, "refuse cosignatures timestamped further in the future")
+	logs := fs.StringSlice("log", nil, "log or log mirror URL to fetch from (repeatable; default: the policy's log URL)")
+	offline := fs.Bool("offline", false, "no network: skip the consistency and replay checks")
+	verbose := fs.BoolP("verbose", "v", false, "print one line per check")
+	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	if rc := parseFlags(fs, args, 1, stderr); rc >= 0 {
+		return rc
+	}
+	if *polFile == "" || *pubsFile == "" {
+		return usageErr(stderr, "verify", "--policy and --publishers are required")
+	}
+	pol, err := readPolicy(*polFile)
+	if err != nil {
+		return usageErr(stderr, "verify", "--policy: %v", err)
+	}
+	pb, err := os.ReadFile(*pubsFile)
+	if err != nil {
+		return usageErr(stderr, "verify", "--publishers: %v", err)
+	}
+	pubs, err := policy.ParsePublishers(pb)
+	if err != nil {
+		return usageErr(stderr, "verify", "--publishers: %v", err)
+	}
+	cfg := client.Config{Policy: pol, Publishers: pubs, StateDir: *stateDir, MaxAge: *maxAge, MaxClockSkew: *skew,
+		LogURLs: *logs, Offline: *offline, Progress: os.Stderr}
+	if *verbose && !*jsonOut {
+		cfg.OnCheck = func(c client.Check) {
+			fmt.Fprintf(stdout, "%-7s %-11s %s\n", c.Status, c.Name, c.Detail)
+		}
+	}
+	res, err := client.Verify(context.Background(), fs.Arg(0), cfg)
+	code := exitOK
+	var f *client.Failure
+	var le *client.LocalError
+	switch {
+	case errors.As(err, &le):
+		code = exitLocal
+	case err != nil:
+		code = exitFail
+	}
+	if *jsonOut {
+		out := struct {
+			Verified bool            `json:"verified"`
+			Result   *client.Result  `json:"result"`
+			Failure  *client.Failure `json:"failure,omitempty"`
+			Error    string          `json:"error,omitempty"`
+		}{Verified: err == nil, Result: res}
+		if errors.As(err, &f) {
+			out.Failure = f
+		}
+		if err != nil {
+			out.Error = err.Error()
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+		return code
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "REFUSED %s: %v\n", fs.Arg(0), err)
+		if errors.As(err, &f) && len(f.Evidence) > 0 {
+			fmt.Fprintln(stderr, "\nEvidence (signed objects that conflict):")
+			for i, e := range f.Evidence {
+				fmt.Fprintf(stderr, "--- %d ---\n%s", i+1, e)
+				if !strings.HasSuffix(string(e), "\n") {
+					fmt.Fprintln(stderr)
+				}
+			}
+		}
+		return code
+	}
+	note := ""
+	if *offline {
+		note = " (offline: consistency and replay not checked)"
+	}
+	fmt.Fprintf(stdout, "verified %s snapshot %s: log %s index %d, cosigned by %s %s; published %s ago; %d files%s\n",
+		res.Origin, res.Timestamp.Format(time.RFC3339), res.Log, res.Index, strings.Join(res.Cosigners, ", "),
+		ageOf(res.QuorumTime), since(res.Timestamp), res.Files, note)
+	return exitOK
+}
+
+func since(t time.Time) string {
+	d := time.Since(t).Round(time.Second)
+	if d < 0 {
+		return "0s"
+	}
+	return d.String()
+}
+
+func ageOf(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return since(t) + " ago"
+}
+
+func state(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("state", "show|reset", `Shows this client's trusted state, or resets it: 'reset' moves the state file
+aside (it is kept: it may be evidence) so that the next verify starts afresh,
+trusting the first checkpoint it sees. Use it when 'treelog verify' exits 3.`, stdout, stderr)
+	dir := fs.String("state", client.DefaultStateDir(), "directory of this client's trusted state")
+	if rc := parseFlags(fs, args, 1, stderr); rc >= 0 {
+		return rc
+	}
+	switch fs.Arg(0) {
+	case "show":
+		st, err := client.LoadState(*dir)
+		if err != nil {
+			fmt.Fprintln(stderr, "treelog state:", err)
+			return exitLocal
+		}
+		for o, l := range st.Logs {
+			fmt.Fprintf(stdout, "log %s (updated %s):\n%s\n", o, l.Updated.Format(time.RFC3339), l.Checkpoint)
+		}
+		for o, t := range st.Trees {
+			fmt.Fprintf(stdout, "tree %s: newest snapshot %s (log index %d)\n", o, t.Timestamp.Format(time.RFC3339), t.Index)
+		}
+		return exitOK
+	case "reset":
+		aside, err := client.ResetState(*dir)
+		if err != nil {
+			return fail(stderr, "state", err)
+		}
+		if aside == "" {
+			fmt.Fprintln(stdout, "no state to reset")
+		} else {
+			fmt.Fprintf(stdout, "moved the old state to %s; the next verify starts afresh\n", aside)
+		}
+		return exitOK
+	}
+	return usageErr(stderr, "state", "want show or reset, got %q", fs.Arg(0))
+}
