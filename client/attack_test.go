@@ -18,12 +18,9 @@ import (
 	"treelog/internal/keyfile"
 	"treelog/internal/mirror"
 	"treelog/internal/testnet"
-	"treelog/internal/treegen"
-	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/policy"
-	"treelog/publisher"
 )
 
 var ctx = context.Background()
@@ -106,31 +103,13 @@ func (w *world) publish(dir string) error {
 	os.WriteFile(n.PublishersFile, []byte(pubsText), 0o644)
 	w.pubs, _ = policy.ParsePublishers([]byte(pubsText))
 
-	src := filepath.Join(dir, "src")
-	if _, err := treegen.Generate(src, treegen.Options{Seed: 1, Packages: 40}); err != nil {
+	snaps, err := n.PublishHistory(ctx, dir, 40, 3, time.Now().Add(-30*time.Minute), time.Hour)
+	if err != nil {
 		return err
 	}
-	pc := &publisher.Client{}
-	base := time.Now().UTC().Truncate(time.Second).Add(-150 * time.Minute)
-	for i := range 3 {
-		if i > 0 {
-			if _, err := treegen.Evolve(src, uint64(i), 3); err != nil {
-				return err
-			}
-		}
-		ts := base.Add(time.Duration(i) * time.Hour)
-		_, err := pc.Publish(ctx, src, publisher.Options{Origin: "example.org/tree", Signers: []note.Signer{n.Publisher},
-			LogURL: n.LogURL, Policy: w.pol, Wait: 30 * time.Second,
-			Manifest: []manifest.Option{manifest.WithLayout(manifest.LayoutGentoo), manifest.WithTimestamp(ts)}})
-		if err != nil {
-			return fmt.Errorf("publishing snapshot %d: %w", i, err)
-		}
-		snap := filepath.Join(dir, fmt.Sprintf("snapshot%d", i))
-		if err := mirror.CopyTree(src, snap); err != nil {
-			return err
-		}
-		w.snapshots = append(w.snapshots, snap)
-		w.times = append(w.times, ts)
+	for _, sn := range snaps {
+		w.snapshots = append(w.snapshots, sn.Dir)
+		w.times = append(w.times, sn.Time)
 	}
 	return nil
 }

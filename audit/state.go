@@ -1,0 +1,119 @@
+package audit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"treelog/internal/atomicfile"
+)
+
+// State is the auditor's progress, written atomically and durably so that
+// a restart resumes where it stopped: every field describes the same
+// prefix of the log, so no entry is skipped and none is counted twice.
+type State struct {
+	Version int `json:"version"`
+	// Checkpoint is the latest checkpoint of the log the auditor verified
+	// (signature, and consistency with the one before); entries are
+	// verified against its tiles.
+	Checkpoint []byte `json:"checkpoint,omitempty"`
+	// Scanned is the number of entries verified, from index 0.
+	Scanned uint64 `json:"scanned"`
+	// Origins is the newest MetaManifest per origin among the entries.
+	Origins map[string]OriginState `json:"origins"`
+	// Mirrors is the newest snapshot each tree mirror served.
+	Mirrors map[string]MirrorState `json:"mirrors"`
+}
+
+// OriginState is an origin's newest logged snapshot.
+type OriginState struct {
+	Timestamp time.Time `json:"timestamp"`
+	Index     uint64    `json:"index"`
+}
+
+// MirrorState is what a mirror served last.
+type MirrorState struct {
+	Origin    string    `json:"origin"`
+	Timestamp time.Time `json:"timestamp"`
+	Seen      time.Time `json:"seen"`
+}
+
+const stateFile = "state.json"
+
+// lockState takes the state directory for one auditor: two writing the
+// same progress and alerts would undo each other's work. The lock goes
+// with the process, so a crash never leaves it behind.
+func lockState(dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("auditor state: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("auditor state: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("auditor state directory %s is in use by another auditor: %w", dir, err)
+	}
+	return f, nil
+}
+
+func newState() *State {
+	return &State{Version: 1, Origins: map[string]OriginState{}, Mirrors: map[string]MirrorState{}}
+}
+
+// loadState reads the state in dir (empty if there is none).
+func loadState(dir string) (*State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return newState(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := newState()
+	if err := json.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("auditor state %s is corrupt: %w (move it aside to start over)", filepath.Join(dir, stateFile), err)
+	}
+	if s.Version != 1 {
+		return nil, fmt.Errorf("auditor state version %d, want 1", s.Version)
+	}
+	if s.Origins == nil {
+		s.Origins = map[string]OriginState{}
+	}
+	if s.Mirrors == nil {
+		s.Mirrors = map[string]MirrorState{}
+	}
+	return s, nil
+}
+
+func (s *State) save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(s, "", " ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, stateFile), b, 0o644)
+}
+
+// clone copies the state, so that a pass can work on a copy and publish it
+// whole.
+func (s *State) clone() *State {
+	c := *s
+	c.Origins = make(map[string]OriginState, len(s.Origins))
+	for k, v := range s.Origins {
+		c.Origins[k] = v
+	}
+	c.Mirrors = make(map[string]MirrorState, len(s.Mirrors))
+	for k, v := range s.Mirrors {
+		c.Mirrors[k] = v
+	}
+	return &c
+}

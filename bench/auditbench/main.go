@@ -1,0 +1,136 @@
+// Command auditbench measures the auditor's catch-up on a log of 1,000,000
+// MetaManifests (entries per second), side by side with the Ed25519
+// verification limit of this machine measured in the same run: signatures
+// verified per second on all cores, one by one and in batches as the
+// auditor does. The log is written with tessera's POSIX driver directly and
+// served as static files on loopback. Run it with bench/audit.sh.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+
+	"treelog/audit"
+	"treelog/internal/synthlog"
+	"treelog/note"
+	"treelog/policy"
+)
+
+func main() {
+	entries := pflag.Int("entries", 1_000_000, "log entries")
+	origins := pflag.Int("origins", 100, "trees (origins) publishing")
+	dir := pflag.String("dir", "", "work directory (kept; default: temporary)")
+	pflag.Parse()
+	klog.SetSlogLogger(slog.New(slog.DiscardHandler))
+	if err := run(*dir, *entries, *origins); err != nil {
+		fmt.Fprintln(os.Stderr, "auditbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir string, n, norigins int) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "auditbench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	ctx := context.Background()
+	logSK, logVK, _ := note.GenerateKey(nil, "bench.log.example", note.TypeEd25519)
+	logSigner, _ := note.NewSigner(logSK)
+	pubSK, pubVK, _ := note.GenerateKey(nil, "publisher.example/bench", note.TypeEd25519)
+	pub, _ := note.NewSigner(pubSK)
+	pubs, err := policy.ParsePublishers(synthlog.Publishers(norigins, pubVK))
+	if err != nil {
+		return err
+	}
+
+	logDir := filepath.Join(dir, "log")
+	if _, err := os.Stat(filepath.Join(logDir, "checkpoint")); err != nil {
+		fmt.Fprintf(os.Stderr, "signing and logging %d MetaManifests...\n", n)
+		if err := synthlog.Build(ctx, logDir, logSigner, pub, n, norigins); err != nil {
+			return err
+		}
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(logDir)))
+	defer srv.Close()
+
+	fmt.Printf("machine: %d CPUs, %s\n\n", runtime.NumCPU(), runtime.Version())
+	single, batch := ed25519Limit()
+	fmt.Println("| measurement | per second | time |")
+	fmt.Println("|---|---|---|")
+	fmt.Printf("| Ed25519 limit: one-by-one verifications, precomputed key, all cores | %.0f | |\n", single)
+	fmt.Printf("| Ed25519 limit: batch verifications (64 a batch), all cores | %.0f | |\n", batch)
+
+	pol, _ := policy.Parse([]byte(fmt.Sprintf("log %s %s\nquorum none\n", logVK, srv.URL)))
+	a, err := audit.New(audit.Config{Policy: pol, Publishers: pubs, StateDir: filepath.Join(dir, fmt.Sprintf("state-%d", time.Now().UnixNano())),
+		Log: slog.New(slog.DiscardHandler), Progress: os.Stderr})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := a.Pass(ctx); err != nil {
+		return err
+	}
+	el := time.Since(start)
+	st := a.Status()
+	if st.Scanned != uint64(n) || len(a.Alerts()) > 0 {
+		return fmt.Errorf("audit verified %d of %d entries, %d alerts", st.Scanned, n, len(a.Alerts()))
+	}
+	fmt.Printf("| auditor catch-up: %d entries, %d origins (fetch over HTTP, verify tiles, parse, verify signatures, check TIMESTAMPs) | %.0f | %.1f s |\n", n, norigins, float64(n)/el.Seconds(), el.Seconds())
+	return nil
+}
+
+// ed25519Limit measures verifications per second on all cores, for 2s
+// each: one by one with a precomputed key, and in batches of 64.
+func ed25519Limit() (single, batch float64) {
+	pub, priv, _ := voi.GenerateKey(nil)
+	x, _ := voi.NewExpandedPublicKey(pub)
+	msg := []byte("treelog-metamanifest/v1\norigin bench.example/o1\ntimestamp 2026-01-01T00:00:00Z\n")
+	sig := voi.Sign(priv, msg)
+	measure := func(work func() int) float64 {
+		var total atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range runtime.GOMAXPROCS(0) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Since(start) < 2*time.Second {
+					total.Add(int64(work()))
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(total.Load()) / time.Since(start).Seconds()
+	}
+	opts := &voi.Options{Verify: voi.VerifyOptionsStdLib}
+	single = measure(func() int {
+		voi.VerifyExpandedWithOptions(x, msg, sig, opts)
+		return 1
+	})
+	batch = measure(func() int {
+		bv := voi.NewBatchVerifierWithCapacity(64)
+		for range 64 {
+			bv.AddExpanded(x, msg, sig)
+		}
+		bv.VerifyBatchOnly(nil)
+		return 64
+	})
+	return single, batch
+}

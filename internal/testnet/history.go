@@ -1,0 +1,57 @@
+package testnet
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"treelog/internal/mirror"
+	"treelog/internal/treegen"
+	"treelog/manifest"
+	"treelog/note"
+	"treelog/policy"
+	"treelog/publisher"
+)
+
+// A Snapshot is a published tree, kept as a directory a mirror can serve.
+type Snapshot struct {
+	Dir  string
+	Time time.Time
+}
+
+// PublishHistory generates a Gentoo-shaped tree of pkgs packages in
+// dir/src and publishes count snapshots of it, spacing apart, the last at
+// last; each is copied to dir/snapshotN. The tree changes between them.
+func (n *Network) PublishHistory(ctx context.Context, dir string, pkgs, count int, last time.Time, spacing time.Duration) ([]Snapshot, error) {
+	src := filepath.Join(dir, "src")
+	if _, err := treegen.Generate(src, treegen.Options{Seed: 1, Packages: pkgs}); err != nil {
+		return nil, err
+	}
+	pol, err := policy.Parse(mustRead(n.PolicyFile))
+	if err != nil {
+		return nil, err
+	}
+	pc := &publisher.Client{}
+	var out []Snapshot
+	for i := range count {
+		if i > 0 {
+			if _, err := treegen.Evolve(src, uint64(i), 3); err != nil {
+				return nil, err
+			}
+		}
+		ts := last.Add(-time.Duration(count-1-i) * spacing).UTC().Truncate(time.Second)
+		_, err := pc.Publish(ctx, src, publisher.Options{Origin: n.Opts.TreeOrigin, Signers: []note.Signer{n.Publisher},
+			LogURL: n.LogURL, Policy: pol, Wait: 30 * time.Second,
+			Manifest: []manifest.Option{manifest.WithLayout(manifest.LayoutGentoo), manifest.WithTimestamp(ts)}})
+		if err != nil {
+			return nil, fmt.Errorf("publishing snapshot %d: %w", i, err)
+		}
+		snap := filepath.Join(dir, fmt.Sprintf("snapshot%d", i))
+		if err := mirror.CopyTree(src, snap); err != nil {
+			return nil, err
+		}
+		out = append(out, Snapshot{Dir: snap, Time: ts})
+	}
+	return out, nil
+}
