@@ -23,17 +23,18 @@ import (
 
 // Alert kinds.
 const (
-	AlertSplitView     = "split-view"      // two checkpoints of the log that are not consistent
-	AlertBadEntry      = "bad-entry"       // an entry that is not a MetaManifest an authorized key signed
-	AlertBackdated     = "backdated-entry" // an entry whose TIMESTAMP is not after its origin's previous one
-	AlertBadTree       = "bad-tree"        // the log's entries do not match its checkpoint
-	AlertLogFrozen     = "log-frozen"      // the log's checkpoint or its cosignatures are not refreshed
-	AlertWitnessStale  = "witness-stale"   // a witness serves an old checkpoint
-	AlertMirrorReplay  = "mirror-replay"   // a mirror went back to an older snapshot
-	AlertMirrorFreeze  = "mirror-freeze"   // a mirror lags the log's newest snapshot
-	AlertMirrorBad     = "mirror-bad"      // a mirror serves a MetaManifest that does not verify or is not logged
-	AlertUnreachable   = "unreachable"     // a vantage point cannot be read
-	evidenceAlertsKept = 1000
+	AlertSplitView      = "split-view"      // two checkpoints of the log that are not consistent
+	AlertBadEntry       = "bad-entry"       // an entry that is not a MetaManifest an authorized key signed
+	AlertBackdated      = "backdated-entry" // an entry whose TIMESTAMP is not after its origin's previous one
+	AlertBadTree        = "bad-tree"        // the log's entries do not match its checkpoint
+	AlertLogFrozen      = "log-frozen"      // the log's checkpoint or its cosignatures are not refreshed
+	AlertWitnessStale   = "witness-stale"   // a witness serves an old checkpoint
+	AlertMirrorReplay   = "mirror-replay"   // a mirror went back to an older snapshot
+	AlertMirrorFreeze   = "mirror-freeze"   // a mirror lags the log's newest snapshot
+	AlertMirrorBad      = "mirror-bad"      // a mirror serves a MetaManifest that does not verify or is not logged
+	AlertMirrorTampered = "mirror-tampered" // a mirror serves files its Manifests do not describe
+	AlertUnreachable    = "unreachable"     // a vantage point cannot be read
+	evidenceAlertsKept  = 1000
 )
 
 // sticky kinds are proven misbehavior: the signed evidence stands, so the
@@ -220,7 +221,7 @@ func (a *alerts) gaugeLocked() {
 			counts[al.Kind]++
 		}
 	}
-	for _, k := range []string{AlertSplitView, AlertBadEntry, AlertBackdated, AlertBadTree, AlertLogFrozen, AlertWitnessStale, AlertMirrorReplay, AlertMirrorFreeze, AlertMirrorBad, AlertUnreachable} {
+	for _, k := range []string{AlertSplitView, AlertBadEntry, AlertBackdated, AlertBadTree, AlertLogFrozen, AlertWitnessStale, AlertMirrorReplay, AlertMirrorFreeze, AlertMirrorBad, AlertMirrorTampered, AlertUnreachable} {
 		a.open.WithLabelValues(k).Set(float64(counts[k]))
 	}
 }

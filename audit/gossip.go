@@ -188,6 +188,9 @@ func (a *Auditor) get(ctx context.Context, url string, limit int) ([]byte, error
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("GET %s: %s: %w", url, resp.Status, errNotFound)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
@@ -196,7 +199,7 @@ func (a *Auditor) get(ctx context.Context, url string, limit int) ([]byte, error
 		return nil, err
 	}
 	if len(b) > limit {
-		return nil, fmt.Errorf("GET %s: over %d bytes", url, limit)
+		return nil, fmt.Errorf("GET %s: over %d bytes: %w", url, limit, errTooLarge)
 	}
 	return b, nil
 }

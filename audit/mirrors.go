@@ -55,9 +55,44 @@ func (a *Auditor) mirrors(ctx context.Context, st *State, verified *checkpoint.S
 					m.Name, what, mm.Origin, mm.Timestamp.Format(time.RFC3339), newest.Timestamp.Format(time.RFC3339), newest.Index, round(lag), a.cfg.MirrorLag), mmb)
 			}
 		}
+		if a.cfg.MirrorFiles != 0 {
+			a.mirrorFiles(ctx, m, source, mm, mmb, &ms)
+		}
 		if !seenBefore || prev.Origin != mm.Origin || mm.Timestamp.After(prev.Timestamp) {
 			st.Mirrors[m.Name] = MirrorState{Origin: mm.Origin, Timestamp: mm.Timestamp, Seen: a.cfg.Now().UTC()}
 		}
 		status.Mirrors = append(status.Mirrors, ms)
 	}
+}
+
+// mirrorFiles spot-checks the files a mirror serves against its Manifests.
+func (a *Auditor) mirrorFiles(ctx context.Context, m Mirror, source string, mm *metamanifest.Signed, mmb []byte, ms *MirrorStatus) {
+	checked, problems, err := a.checkFiles(ctx, strings.TrimSuffix(m.URL, "/"), mm.MetaManifest, a.cfg.MirrorFiles)
+	ms.FilesChecked, ms.FilesBad = checked, len(problems)
+	if err != nil {
+		if ms.Error == "" {
+			ms.Error = err.Error()
+		}
+		a.alerts.raise(AlertUnreachable, source+" files", fmt.Sprintf("cannot check mirror %s's files: %v", m.Name, err))
+		return
+	}
+	if len(problems) == 0 {
+		return
+	}
+	var list []string
+	for _, p := range problems[:min(len(problems), 5)] {
+		list = append(list, p.path+": "+p.detail)
+	}
+	if len(problems) > 5 {
+		list = append(list, fmt.Sprintf("and %d more", len(problems)-5))
+	}
+	evidence := [][]byte{mmb}
+	if p := problems[0]; p.manifest != nil {
+		evidence = append(evidence, p.manifest)
+		if p.served != nil {
+			evidence = append(evidence, p.served)
+		}
+	}
+	a.alerts.raise(AlertMirrorTampered, source+" files", fmt.Sprintf("mirror %s serves %s snapshot %s with %d of %d checked file(s) not as its Manifests list them: %s",
+		m.Name, mm.Origin, mm.Timestamp.Format(time.RFC3339), len(problems), checked, strings.Join(list, "; ")), evidence...)
 }

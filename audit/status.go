@@ -50,6 +50,8 @@ type MirrorStatus struct {
 	NewestLogged time.Time     `json:"newest_logged"`
 	NewestIndex  uint64        `json:"newest_index"`
 	Lag          time.Duration `json:"lag_ns"`
+	FilesChecked int           `json:"files_checked"`
+	FilesBad     int           `json:"files_bad"`
 	Error        string        `json:"error,omitempty"`
 }
 
@@ -159,8 +161,8 @@ code{font-size:90%}
 {{end}}</table>
 
 <h2>Tree mirrors</h2>
-<table id="mirrors"><tr><th>mirror</th><th>tree</th><th>snapshot served</th><th>newest logged</th><th>lag</th><th>problem</th></tr>
-{{range .Mirrors}}<tr><td>{{.Name}}</td><td>{{.Origin}}</td><td>{{$.Fmt .Timestamp}}</td><td>{{$.Fmt .NewestLogged}} (index {{.NewestIndex}})</td><td class="{{if .Lag}}bad{{end}}">{{$.Dur .Lag}}</td><td class="{{if .Error}}bad{{end}}">{{.Error}}</td></tr>
+<table id="mirrors"><tr><th>mirror</th><th>tree</th><th>snapshot served</th><th>newest logged</th><th>lag</th><th>files checked</th><th>problem</th></tr>
+{{range .Mirrors}}<tr><td>{{.Name}}</td><td>{{.Origin}}</td><td>{{$.Fmt .Timestamp}}</td><td>{{$.Fmt .NewestLogged}} (index {{.NewestIndex}})</td><td class="{{if .Lag}}bad{{end}}">{{$.Dur .Lag}}</td><td class="{{if .FilesBad}}bad{{end}}">{{.FilesChecked}}{{if .FilesBad}} ({{.FilesBad}} bad){{end}}</td><td class="{{if .Error}}bad{{end}}">{{.Error}}</td></tr>
 {{end}}</table>
 </body></html>
 `))

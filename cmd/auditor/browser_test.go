@@ -114,11 +114,11 @@ func TestBrowserStatusPage(t *testing.T) {
 	for _, r := range rows(byID(doc, "mirrors")) {
 		mrows[r[0]] = r
 	}
-	if r := mrows["old-mirror"]; len(r) != 6 || r[1] != "example.org/tree" || !strings.HasPrefix(r[4], "3h") {
-		t.Errorf("old-mirror row: %q, want a lag of 3h", r)
+	if r := mrows["old-mirror"]; len(r) != 7 || r[1] != "example.org/tree" || !strings.HasPrefix(r[4], "3h") || r[5] != "16" {
+		t.Errorf("old-mirror row: %q, want a lag of 3h and 16 files checked", r)
 	}
-	if r := mrows["good-mirror"]; len(r) != 6 || r[4] != "-" || r[5] != "" {
-		t.Errorf("good-mirror row: %q, want no lag and no problem", r)
+	if r := mrows["good-mirror"]; len(r) != 7 || r[4] != "-" || r[5] != "16" || r[6] != "" {
+		t.Errorf("good-mirror row: %q, want no lag, 16 files checked and no problem", r)
 	}
 }
 

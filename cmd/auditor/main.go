@@ -35,7 +35,9 @@ const about = `Audits a treelog log. Each pass (every --interval, or once with -
   - alerts when the log's quorum cosignatures are older than --freeze-after,
     a witness's cosignature older than --witness-stale-after, or a tree
     mirror serves a snapshot older than the origin's newest logged one by
-    more than --mirror-lag (a freeze, or a replay if it went back).
+    more than --mirror-lag (a freeze, or a replay if it went back), or
+    serves files that its Manifests do not list as they are
+    (--mirror-files of them checked per pass, at random).
 Alerts go to the log (level ERROR, msg=ALERT), to /metrics, to --alert-command
 (JSON on stdin) and --alert-webhook (POST); their evidence is kept under
 --state. The status page is at /, what this auditor saw at /checkpoints (for
@@ -75,6 +77,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	freeze := fs.Duration("freeze-after", time.Hour, "alert when the log's newest quorum cosignatures are older")
 	wstale := fs.Duration("witness-stale-after", time.Hour, "alert when a witness's cosignature is older")
 	lag := fs.Duration("mirror-lag", 2*time.Hour, "alert when a mirror's snapshot is older than the newest logged by more")
+	mfiles := fs.Int("mirror-files", 16, "files of each mirror's tree to check against its Manifests per pass, at random (-1: every file, 0: none)")
 	cmd := fs.String("alert-command", "", "shell command run for each new alert, with the alert as JSON on stdin")
 	hook := fs.String("alert-webhook", "", "URL to POST each new alert to, as JSON")
 	once := fs.Bool("once", false, "one pass, then exit: 0 if no alert is open, 1 otherwise (for cron and CI)")
@@ -127,7 +130,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	reg := daemon.NewRegistry()
 	a, err := audit.New(audit.Config{
 		Policy: pol, LogOrigin: *logOrigin, Publishers: pubs, LogURLs: *logURLs, Mirrors: ms, Peers: *peers, StateDir: *stateDir,
-		FreezeAfter: *freeze, WitnessStaleAfter: *wstale, MirrorLag: *lag, AlertCommand: *cmd, AlertWebhook: *hook,
+		FreezeAfter: *freeze, WitnessStaleAfter: *wstale, MirrorLag: *lag, MirrorFiles: *mfiles, AlertCommand: *cmd, AlertWebhook: *hook,
 		Log: log, Registry: reg, Progress: os.Stderr,
 	})
 	if err != nil {
