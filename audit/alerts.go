@@ -142,7 +142,10 @@ func (a *alerts) beginPass() {
 }
 
 // raise records an alert (new, or still present). Evidence objects are
-// written under the evidence directory.
+// written under the evidence directory. An open alert whose condition
+// changed (a mirror now serves another old snapshot) gets the new message
+// and evidence, but is not sent again; a sticky one keeps its first
+// evidence, the proof of the misbehavior.
 func (a *alerts) raise(kind, subject, msg string, evidence ...[]byte) *Alert {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -154,6 +157,12 @@ func (a *alerts) raise(kind, subject, msg string, evidence ...[]byte) *Alert {
 	al, ok := a.byID[id]
 	if ok && al.Open {
 		al.Last = now
+		if al.Sticky || al.Message == msg {
+			return al
+		}
+		al.Message = msg
+		a.writeEvidence(al, evidence)
+		a.persistLocked()
 		return al
 	}
 	if !ok {
@@ -161,18 +170,26 @@ func (a *alerts) raise(kind, subject, msg string, evidence ...[]byte) *Alert {
 		a.byID[id] = al
 	}
 	al.Message, al.Last, al.Open, al.Sticky = msg, now, true, sticky[kind]
-	for i, e := range evidence {
-		p := filepath.Join(a.dir, "evidence", id, fmt.Sprintf("%d", i+1))
-		if os.MkdirAll(filepath.Dir(p), 0o755) == nil && atomicfile.WriteFile(p, e, 0o644) == nil {
-			al.Evidence = append(al.Evidence, p)
-		}
-	}
+	a.writeEvidence(al, evidence)
 	a.counter.WithLabelValues(kind).Inc()
 	a.log.Error("ALERT", "kind", kind, "subject", subject, "message", msg, "evidence", al.Evidence)
 	a.deliver(al)
 	a.persistLocked()
 	a.gaugeLocked()
 	return al
+}
+
+// writeEvidence replaces the alert's evidence files.
+func (a *alerts) writeEvidence(al *Alert, evidence [][]byte) {
+	dir := filepath.Join(a.dir, "evidence", al.ID)
+	os.RemoveAll(dir)
+	al.Evidence = nil
+	for i, e := range evidence {
+		p := filepath.Join(dir, fmt.Sprintf("%d", i+1))
+		if os.MkdirAll(dir, 0o755) == nil && atomicfile.WriteFile(p, e, 0o644) == nil {
+			al.Evidence = append(al.Evidence, p)
+		}
+	}
 }
 
 // endPass closes alerts of conditions that were not seen this pass

@@ -169,6 +169,15 @@ func TestMirrorReplay(t *testing.T) {
 	if !strings.Contains(al[0].Message, want) || len(al[0].Evidence) != 1 {
 		t.Errorf("alert: %s (evidence %v)\nwant: %s", al[0].Message, al[0].Evidence, want)
 	}
+	// Still behind, on another old snapshot: the same alert, saying so,
+	// with the MetaManifest now served as evidence.
+	w.evil.SetDir(w.snaps[1].Dir)
+	pass(t, a)
+	al2 := expect(t, a, "mirror-replay")
+	if al2[0].ID != al[0].ID || !strings.Contains(al2[0].Message, "serves example.org/tree snapshot "+w.snaps[1].Time.Format(time.RFC3339)) ||
+		!strings.Contains(string(read(al2[0].Evidence[0])), w.snaps[1].Time.Format(time.RFC3339)) {
+		t.Errorf("alert after the mirror moved: %s (evidence %v)", al2[0].Message, al2[0].Evidence)
+	}
 	// The mirror comes back: the alert resolves.
 	w.evil.SetDir(w.snaps[2].Dir)
 	pass(t, a)
