@@ -16,8 +16,9 @@ import (
 
 // A Snapshot is a published tree, kept as a directory a mirror can serve.
 type Snapshot struct {
-	Dir  string
-	Time time.Time
+	Dir   string
+	Time  time.Time
+	Index uint64 // its MetaManifest's index in the log
 }
 
 // PublishHistory generates a Gentoo-shaped tree of pkgs packages in
@@ -28,11 +29,6 @@ func (n *Network) PublishHistory(ctx context.Context, dir string, pkgs, count in
 	if _, err := treegen.Generate(src, treegen.Options{Seed: 1, Packages: pkgs}); err != nil {
 		return nil, err
 	}
-	pol, err := policy.Parse(mustRead(n.PolicyFile))
-	if err != nil {
-		return nil, err
-	}
-	pc := &publisher.Client{}
 	var out []Snapshot
 	for i := range count {
 		if i > 0 {
@@ -40,18 +36,33 @@ func (n *Network) PublishHistory(ctx context.Context, dir string, pkgs, count in
 				return nil, err
 			}
 		}
-		ts := last.Add(-time.Duration(count-1-i) * spacing).UTC().Truncate(time.Second)
-		_, err := pc.Publish(ctx, src, publisher.Options{Origin: n.Opts.TreeOrigin, Signers: []note.Signer{n.Publisher},
-			LogURL: n.LogURL, Policy: pol, Wait: 30 * time.Second,
-			Manifest: []manifest.Option{manifest.WithLayout(manifest.LayoutGentoo), manifest.WithTimestamp(ts)}})
+		ts := last.Add(-time.Duration(count-1-i) * spacing)
+		s, err := n.PublishSnapshot(ctx, src, filepath.Join(dir, fmt.Sprintf("snapshot%d", i)), ts)
 		if err != nil {
 			return nil, fmt.Errorf("publishing snapshot %d: %w", i, err)
 		}
-		snap := filepath.Join(dir, fmt.Sprintf("snapshot%d", i))
-		if err := mirror.CopyTree(src, snap); err != nil {
-			return nil, err
-		}
-		out = append(out, Snapshot{Dir: snap, Time: ts})
+		out = append(out, s)
 	}
 	return out, nil
+}
+
+// PublishSnapshot publishes the tree in src with TIMESTAMP ts (to the
+// second) as the network's publisher would (Manifests, MetaManifest, log,
+// witnessed proof), then copies it to dst.
+func (n *Network) PublishSnapshot(ctx context.Context, src, dst string, ts time.Time) (Snapshot, error) {
+	pol, err := policy.Parse(mustRead(n.PolicyFile))
+	if err != nil {
+		return Snapshot{}, err
+	}
+	ts = ts.UTC().Truncate(time.Second)
+	p, err := (&publisher.Client{}).Publish(ctx, src, publisher.Options{Origin: n.Opts.TreeOrigin, Signers: []note.Signer{n.Publisher},
+		LogURL: n.LogURL, Policy: pol, Wait: 30 * time.Second,
+		Manifest: []manifest.Option{manifest.WithLayout(manifest.LayoutGentoo), manifest.WithTimestamp(ts)}})
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if err := mirror.CopyTree(src, dst); err != nil {
+		return Snapshot{}, err
+	}
+	return Snapshot{Dir: dst, Time: ts, Index: p.Index}, nil
 }
