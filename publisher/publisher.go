@@ -64,6 +64,11 @@ type Result struct {
 // Client submits to a log.
 type Client struct {
 	HTTP *http.Client
+	// RetryFor bounds how long Submit keeps trying a log that cannot be
+	// reached or answers 503 (pushback), honoring Retry-After (default
+	// 30s; negative: no retry). Resubmitting is safe: the log answers a
+	// MetaManifest it already holds with its first index.
+	RetryFor time.Duration
 }
 
 func (c *Client) client() *http.Client {
@@ -73,9 +78,48 @@ func (c *Client) client() *http.Client {
 	return &http.Client{Timeout: 5 * time.Minute}
 }
 
+// errRetry marks a submission that failed in a way worth retrying, after
+// the pause it carries.
+type errRetry struct {
+	err   error
+	after time.Duration
+}
+
+func (e *errRetry) Error() string { return e.err.Error() }
+func (e *errRetry) Unwrap() error { return e.err }
+
 // Submit posts a MetaManifest to the log at logURL and waits up to wait
 // for its proof (0: return the index at once).
 func (c *Client) Submit(ctx context.Context, logURL string, mm []byte, wait time.Duration) (*Result, error) {
+	retryFor := c.RetryFor
+	if retryFor == 0 {
+		retryFor = 30 * time.Second
+	}
+	deadline := time.Now().Add(retryFor)
+	pause := 250 * time.Millisecond
+	for {
+		r, err := c.submit(ctx, logURL, mm, wait)
+		var re *errRetry
+		if !errors.As(err, &re) {
+			return r, err
+		}
+		p := pause
+		if re.after > 0 {
+			p = min(re.after, 10*time.Second)
+		}
+		if time.Now().Add(p).After(deadline) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(p):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+func (c *Client) submit(ctx context.Context, logURL string, mm []byte, wait time.Duration) (*Result, error) {
 	u := strings.TrimSuffix(logURL, "/") + "/add"
 	if wait > 0 {
 		u += "?wait=" + wait.String()
@@ -87,7 +131,12 @@ func (c *Client) Submit(ctx context.Context, logURL string, mm []byte, wait time
 	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	resp, err := c.client().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("submitting to %s: %w", logURL, err)
+		err = fmt.Errorf("submitting to %s: %w", logURL, err)
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		// Unreachable (not yet started, restarting): worth another try.
+		return nil, &errRetry{err: err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, checkpoint.MaxProofSize+1))
@@ -96,6 +145,9 @@ func (c *Client) Submit(ctx context.Context, logURL string, mm []byte, wait time
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusAccepted:
+	case http.StatusServiceUnavailable:
+		after, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return nil, &errRetry{err: fmt.Errorf("the log is busy: %s: %s", resp.Status, strings.TrimSpace(string(body))), after: time.Duration(after) * time.Second}
 	default:
 		return nil, fmt.Errorf("the log refused the MetaManifest: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
