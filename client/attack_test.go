@@ -512,3 +512,38 @@ func TestCorruptState(t *testing.T) {
 		t.Errorf("after reset: %v", err)
 	}
 }
+
+// TestSlowRetrieval: a log mirror that trickles its answers (to hold a
+// user on an old tree) costs the client a bounded time per request, after
+// which it moves on to the next URL.
+func TestSlowRetrieval(t *testing.T) {
+	w := newWorld(t)
+	slow := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.WriteHeader(http.StatusOK)
+		for {
+			if _, err := rw.Write([]byte("x")); err != nil {
+				return
+			}
+			rw.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}))
+	defer slow.Close()
+	cfg := w.cfg(t.TempDir())
+	cfg.HTTPClient = &http.Client{Timeout: 500 * time.Millisecond}
+	cfg.LogURLs = []string{slow.URL}
+	start := time.Now()
+	_, err := client.Verify(ctx, w.sync(t), cfg)
+	if err == nil || !strings.Contains(err.Error(), slow.URL) {
+		t.Fatalf("a trickling log: %v, want an error naming %s", err, slow.URL)
+	}
+	t.Logf("gave up on the trickling log after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	cfg.LogURLs = []string{slow.URL, w.n.LogURL}
+	if _, err := client.Verify(ctx, w.sync(t), cfg); err != nil {
+		t.Errorf("falling back from the trickling log: %v", err)
+	}
+}
