@@ -328,6 +328,16 @@ func TestPublisherAttacks(t *testing.T) {
 	b, _ := metamanifest.Sign(m, w.n.Publisher)
 	os.WriteFile(mmPath, b, 0o644)
 	refused(t, d, w.cfg(t.TempDir()), client.CheckProof, "inclusion proof of index 2")
+
+	// Wrong software: a genuine, logged snapshot of another tree the user
+	// also trusts, served in place of the one asked for.
+	cfg := w.cfg(t.TempDir())
+	cfg.Origin = "gentoo.org/repo"
+	refused(t, w.sync(t), cfg, client.CheckPublisher, "this is a snapshot of example.org/tree, not of gentoo.org/repo")
+	cfg.Origin = "example.org/tree"
+	if _, err := client.Verify(ctx, w.sync(t), cfg); err != nil {
+		t.Errorf("with the right --origin: %v", err)
+	}
 }
 
 func mustSK(t *testing.T, name string) string {

@@ -30,6 +30,10 @@ type Config struct {
 	Policy *policy.Policy
 	// Publishers says which keys may publish which tree.
 	Publishers *policy.Publishers
+	// Origin, if set, is the tree this directory must hold: a mirror that
+	// serves another tree the publishers file allows (an overlay in place
+	// of the main tree) is refused.
+	Origin string
 	// StateDir holds the client's trusted state (default DefaultStateDir).
 	StateDir string
 	// MaxAge is how old the newest witness quorum and the snapshot may be
@@ -191,6 +195,9 @@ func (r *run) verify(dir string) error {
 		return r.fail(failf(CheckPublisher, [][]byte{mmBytes}, "%v", err))
 	}
 	r.res.Origin, r.res.Timestamp = mm.Origin, mm.Timestamp
+	if cfg.Origin != "" && mm.Origin != cfg.Origin {
+		return r.fail(failf(CheckPublisher, [][]byte{mmBytes}, "this is a snapshot of %s, not of %s: the mirror serves another tree", mm.Origin, cfg.Origin))
+	}
 	r.report(CheckPublisher, "ok", "MetaManifest of %s, TIMESTAMP %s, signed by %s", mm.Origin, mm.Timestamp.Format(time.RFC3339), strings.Join(mm.Signers(), ", "))
 
 	// 2. Inclusion under a witnessed checkpoint.

@@ -23,6 +23,7 @@ func verify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("verify", "DIR", `Verifies the tree in DIR, synced from a mirror, before it is used. In order,
 stopping at the first failure:
   1 publisher    DIR/.treelog/MetaManifest is signed by a key --publishers allows for its origin
+                 (and is a snapshot of --origin, if given)
   2 proof        its .tlog-proof proves inclusion under a checkpoint of a --policy log, cosigned by the quorum
   3 consistency  that checkpoint is consistent with the last one this client trusted (--state)
   4 replay       the log's latest witnessed checkpoint holds no newer snapshot of the origin,
@@ -35,6 +36,7 @@ Exit status: 0 verified; 1 refused (the tree or its proofs are bad: an attack or
 upstream); 2 usage; 3 this client's own state is unreadable or corrupt (see 'treelog state').`, stdout, stderr)
 	polFile := fs.String("policy", "", "tlog-policy file: trusted logs (with URLs), witnesses and quorum (required)")
 	pubsFile := fs.String("publishers", "", "publishers file: which keys may publish which tree (required)")
+	origin := fs.String("origin", "", "the tree DIR must hold (e.g. gentoo.org/repo); refuse a snapshot of any other")
 	stateDir := fs.String("state", client.DefaultStateDir(), "directory of this client's trusted state")
 	maxAge := fs.Duration("max-age", 24*time.Hour, "refuse a snapshot, or a witness quorum, older than this")
 	skew := fs.Duration("max-clock-skew", 10*time.Minute, "refuse cosignatures timestamped further in the future")
@@ -60,7 +62,7 @@ upstream); 2 usage; 3 this client's own state is unreadable or corrupt (see 'tre
 	if err != nil {
 		return usageErr(stderr, "verify", "--publishers: %v", err)
 	}
-	cfg := client.Config{Policy: pol, Publishers: pubs, StateDir: *stateDir, MaxAge: *maxAge, MaxClockSkew: *skew,
+	cfg := client.Config{Policy: pol, Publishers: pubs, Origin: *origin, StateDir: *stateDir, MaxAge: *maxAge, MaxClockSkew: *skew,
 		LogURLs: *logs, Offline: *offline, Progress: os.Stderr}
 	if *verbose && !*jsonOut {
 		cfg.OnCheck = func(c client.Check) {
