@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,11 +22,13 @@ import (
 
 	"treelog/checkpoint"
 	"treelog/internal/testnet"
+	"treelog/logserver"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/policy"
 	"treelog/tiles"
+	"treelog/witness"
 )
 
 var ctx = context.Background()
@@ -313,4 +318,73 @@ func readFile(t testing.TB, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestNewLogBeforeWitnesses: a new log whose witnesses are not up yet
+// (they start after it at boot) starts anyway, and publishes witnessed
+// checkpoints once they answer.
+func TestNewLogBeforeWitnesses(t *testing.T) {
+	dir := t.TempDir()
+	logSK, logVK, _ := note.GenerateKey(nil, "log.example/early", note.TypeEd25519)
+	logSigner, _ := note.NewSigner(logSK)
+	pubSK, pubVK, _ := note.GenerateKey(nil, "publisher.example", note.TypeEd25519)
+	pub, _ := note.NewSigner(pubSK)
+	wSK, wVK, _ := note.GenerateKey(nil, "witness.example/w1", note.TypeCosignatureV1)
+	wSigner, _ := note.NewSigner(wSK)
+	// A port for the witness, free now, not listened on yet.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wAddr := ln.Addr().String()
+	ln.Close()
+
+	pubs, _ := policy.ParsePublishers([]byte("publisher example.org/tree " + pubVK + "\n"))
+	st, err := logserver.OpenPOSIX(ctx, filepath.Join(dir, "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	lg, err := logserver.New(ctx, st, logserver.Config{
+		Signer: logSigner, Publishers: pubs, CheckpointInterval: 200 * time.Millisecond, ShutdownTimeout: time.Second,
+		WitnessPolicy: []byte(fmt.Sprintf("witness w1 %s http://%s\nquorum w1\n", wVK, wAddr)),
+	})
+	if err != nil {
+		t.Fatalf("starting a new log before its witness: %v", err)
+	}
+	defer lg.Close(ctx)
+	logURL := httptest.NewServer(lg.Handler())
+	defer logURL.Close()
+
+	store, err := witness.OpenStore(filepath.Join(dir, "w1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	keys, _ := policy.ParseLogList([]byte("log " + logVK + "\n"))
+	if _, _, err := store.AddLogs(keys); err != nil {
+		t.Fatal(err)
+	}
+	w, err := witness.New(wSigner, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ln, err = net.Listen("tcp", wAddr); err != nil {
+		t.Fatalf("the witness's port was taken meanwhile: %v", err)
+	}
+	wsrv := &http.Server{Handler: w.Handler()}
+	go wsrv.Serve(ln)
+	defer wsrv.Close()
+
+	code, body, _ := post(t, logURL.URL+"/add?wait=20s", mm(t, pub, "example.org/tree", 0))
+	if code != 200 || !strings.HasPrefix(body, "c2sp.org/tlog-proof@v1\n") {
+		t.Fatalf("adding once the witness is up: %d %q", code, body)
+	}
+	pol, err := policy.Parse([]byte(fmt.Sprintf("log %s\nwitness w1 %s\nquorum w1\n", logVK, wVK)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pol.VerifyProof([]byte(body), mm(t, pub, "example.org/tree", 0)); err != nil {
+		t.Errorf("the proof does not verify under the witness: %v", err)
+	}
 }

@@ -141,6 +141,14 @@ func New(ctx context.Context, st *Storage, cfg Config) (*Server, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	s.appender, s.shutdown, s.reader, err = tessera.NewAppender(ctx, st.Driver, opts)
+	if err != nil && len(cfg.WitnessPolicy) > 0 {
+		// A new POSIX log publishes its empty checkpoint while tessera
+		// starts, and fails if the witness quorum is not up yet (boot
+		// order). By then the empty tree is stored, so a second start goes
+		// on and publishes once the witnesses answer.
+		cfg.Log.Warn("starting tessera failed; trying once more", "err", err)
+		s.appender, s.shutdown, s.reader, err = tessera.NewAppender(ctx, st.Driver, opts)
+	}
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("starting tessera: %w", err)
