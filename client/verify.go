@@ -449,5 +449,8 @@ func ago(d time.Duration) string {
 	case d < 0:
 		return "in the future by " + ago(-d)
 	}
-	return fmt.Sprintf("%d seconds", int(d.Seconds()))
+	if s := int(d.Seconds()); s != 1 {
+		return fmt.Sprintf("%d seconds", s)
+	}
+	return "1 second"
 }
