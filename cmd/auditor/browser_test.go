@@ -105,10 +105,19 @@ func TestBrowserStatusPage(t *testing.T) {
 	if len(wrows) != len(n.Witnesses) {
 		t.Fatalf("witness rows: %d, want %d", len(wrows), len(n.Witnesses))
 	}
+	// The log needs only 2 of 3 cosignatures, so one witness may still be
+	// at size 1: behind, yet consistent, which is no problem.
+	atSize2 := 0
 	for i, r := range wrows {
-		if r[0] != n.Witnesses[i].Name || r[1] != "2" || !strings.HasSuffix(r[2], " ago") || r[3] != "" {
-			t.Errorf("witness row %d: %q, want %s at size 2 cosigned recently", i, r, n.Witnesses[i].Name)
+		if r[0] != n.Witnesses[i].Name || (r[1] != "1" && r[1] != "2") || !strings.HasSuffix(r[2], " ago") || r[3] != "" {
+			t.Errorf("witness row %d: %q, want %s at size 1 or 2 cosigned recently, no problem", i, r, n.Witnesses[i].Name)
 		}
+		if r[1] == "2" {
+			atSize2++
+		}
+	}
+	if atSize2 < 2 {
+		t.Errorf("%d witnesses shown at the log's size 2, want at least the quorum, 2", atSize2)
 	}
 	mrows := map[string][]string{}
 	for _, r := range rows(byID(doc, "mirrors")) {
