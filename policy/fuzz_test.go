@@ -54,3 +54,23 @@ func FuzzVerifyProof(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseLogList: the witness's logs file, edited by operators.
+func FuzzParseLogList(f *testing.F) {
+	lg := newLog(f, "k")
+	f.Add([]byte("log " + lg.vkey + " https://log.example\n"))
+	f.Add([]byte("# c\nlog " + lg.vkey + "\nlog " + lg.vkey + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		keys, err := ParseLogList(data)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, k := range keys {
+			if k.Key.Name == "" || seen[k.Key.Name] {
+				t.Fatalf("origin %q empty or listed twice: %+v", k.Key.Name, keys)
+			}
+			seen[k.Key.Name] = true
+		}
+	})
+}
