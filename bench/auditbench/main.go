@@ -21,9 +21,9 @@ import (
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 	"github.com/spf13/pflag"
-	"k8s.io/klog/v2"
 
 	"treelog/audit"
+	"treelog/internal/klogslog"
 	"treelog/internal/synthlog"
 	"treelog/note"
 	"treelog/policy"
@@ -34,7 +34,7 @@ func main() {
 	origins := pflag.Int("origins", 100, "trees (origins) publishing")
 	dir := pflag.String("dir", "", "work directory (kept; default: temporary)")
 	pflag.Parse()
-	klog.SetSlogLogger(slog.New(slog.DiscardHandler))
+	klogslog.Use(slog.New(slog.DiscardHandler))
 	if err := run(*dir, *entries, *origins); err != nil {
 		fmt.Fprintln(os.Stderr, "auditbench:", err)
 		os.Exit(1)

@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/klog/v2"
 
 	"treelog/audit"
 	"treelog/internal/daemon"
+	"treelog/internal/klogslog"
 	"treelog/policy"
 )
 
@@ -99,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	if err != nil {
 		return usage("%v", err)
 	}
-	klog.SetSlogLogger(log.With("part", "tessera"))
+	klogslog.Use(log.With("part", "tessera"))
 	pb, err := os.ReadFile(*polFile)
 	if err != nil {
 		return usage("--policy: %v", err)

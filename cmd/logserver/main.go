@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/klog/v2"
 
 	"treelog/internal/daemon"
 	"treelog/internal/keyfile"
+	"treelog/internal/klogslog"
 	"treelog/logserver"
 	"treelog/policy"
 )
@@ -95,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	if err != nil {
 		return usage("%v", err)
 	}
-	klog.SetSlogLogger(log.With("part", "tessera"))
+	klogslog.Use(log.With("part", "tessera"))
 	signer, err := keyfile.ReadSigner(*key)
 	if err != nil {
 		log.Error("reading the log key", "err", err)

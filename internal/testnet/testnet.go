@@ -17,9 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/klog/v2"
-
 	"treelog/internal/keyfile"
+	"treelog/internal/klogslog"
 	"treelog/logserver"
 	"treelog/note"
 	"treelog/policy"
@@ -106,7 +105,7 @@ func Start(ctx context.Context, dir string, o Options) (*Network, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	// tessera logs through klog; send it where the rest goes.
-	klog.SetSlogLogger(o.Log.With("part", "tessera"))
+	klogslog.Use(o.Log.With("part", "tessera"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
