@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,9 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"treelog/audit"
+	"treelog/internal/cli"
 	"treelog/internal/daemon"
 	"treelog/internal/klogslog"
 	"treelog/policy"
@@ -56,14 +54,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	if len(args) > 0 && args[0] == "alerts" {
 		return alertsCmd(args[1:], stdout, stderr)
 	}
-	fs := pflag.NewFlagSet("auditor", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: auditor [flags]\n\n%s\n\nFlags:\n", about)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
-	}
+	fs := cli.Flags("auditor", "", about, stdout, stderr)
 	var c daemon.Common
 	c.AddFlags(fs, "127.0.0.1:7390")
 	polFile := fs.String("policy", "", "tlog-policy file: the log (with URL), witnesses (with URLs) and quorum (required)")
@@ -81,12 +72,8 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	cmd := fs.String("alert-command", "", "shell command run for each new alert, with the alert as JSON on stdin")
 	hook := fs.String("alert-webhook", "", "URL to POST each new alert to, as JSON")
 	once := fs.Bool("once", false, "one pass, then exit: 0 if no alert is open, 1 otherwise (for cron and CI)")
-	if err := daemon.ParseFlags(fs, args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "auditor: %v\n", err)
-		return 2
+	if rc := cli.Status(fs, daemon.ParseFlags(fs, args), stderr); rc >= 0 {
+		return rc
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "auditor: "+format+"\n", a...)
@@ -187,14 +174,11 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 
 // alertsCmd lists the alerts in a state directory, or closes one.
 func alertsCmd(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("auditor alerts", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.Flags("auditor alerts", "[list | close ID]", `Lists the alerts an auditor kept (open ones first), or closes one. Run it
+with the auditor stopped; closing keeps the alert's evidence.`, stdout, stderr)
 	stateDir := fs.String("state", "auditor-state", "the auditor's state directory")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if rc := cli.Status(fs, fs.Parse(args), stderr); rc >= 0 {
+		return rc
 	}
 	switch rest := fs.Args(); {
 	case len(rest) == 0 || (len(rest) == 1 && rest[0] == "list"):

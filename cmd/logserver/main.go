@@ -13,8 +13,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/spf13/pflag"
-
+	"treelog/internal/cli"
 	"treelog/internal/daemon"
 	"treelog/internal/keyfile"
 	"treelog/internal/klogslog"
@@ -46,14 +45,7 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
-	fs := pflag.NewFlagSet("logserver", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: logserver [flags]\n\n%s\n\nFlags:\n", about)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
-	}
+	fs := cli.Flags("logserver", "", about, stdout, stderr)
 	var c daemon.Common
 	c.AddFlags(fs, "127.0.0.1:7370")
 	key := fs.String("key", "", "log secret key file; its name is the log's origin (required)")
@@ -74,12 +66,8 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	batchAge := fs.Duration("batch-max-age", 100*time.Millisecond, "longest an entry waits to be sequenced in a batch")
 	batchSize := fs.Uint("batch-max-size", 256, "largest batch of entries sequenced at once")
 	shutdown := fs.Duration("shutdown-timeout", time.Minute, "longest wait on SIGTERM for acknowledged entries to be published")
-	if err := daemon.ParseFlags(fs, args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "logserver: %v\n", err)
-		return 2
+	if rc := cli.Status(fs, daemon.ParseFlags(fs, args), stderr); rc >= 0 {
+		return rc
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "logserver: "+format+"\n", a...)

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"treelog/internal/cli"
 )
 
 // Exit codes shared by every subcommand.
@@ -72,31 +73,18 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'treelog <command> --help' for a command's flags.")
 }
 
-// newFlags returns a flag set whose errors and --help print to stderr/stdout
-// in the same form for every subcommand.
+// newFlags returns the flag set of subcommand name.
 func newFlags(name, argsUsage, about string, stdout, stderr io.Writer) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: treelog %s [flags] %s\n\n%s\n\nFlags:\n", name, argsUsage, about)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
-	}
-	return fs
+	return cli.Flags("treelog "+name, argsUsage, about, stdout, stderr)
 }
 
 // parseFlags parses args and returns -1 to continue, or an exit code.
 func parseFlags(fs *pflag.FlagSet, args []string, nargs int, stderr io.Writer) int {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "treelog %s: %v\n", fs.Name(), err)
-		return exitUsage
+	if rc := cli.Status(fs, fs.Parse(args), stderr); rc >= 0 {
+		return rc
 	}
 	if nargs >= 0 && fs.NArg() != nargs {
-		fmt.Fprintf(stderr, "treelog %s: want %d argument(s), got %d (%s)\n", fs.Name(), nargs, fs.NArg(), strings.Join(fs.Args(), " "))
+		fmt.Fprintf(stderr, "%s: want %d argument(s), got %d (%s)\n", fs.Name(), nargs, fs.NArg(), strings.Join(fs.Args(), " "))
 		return exitUsage
 	}
 	return -1

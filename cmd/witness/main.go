@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"treelog/internal/cli"
 	"treelog/internal/daemon"
 	"treelog/internal/keyfile"
 	"treelog/policy"
@@ -55,32 +55,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func flagSet(name, about string, stdout, stderr io.Writer) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: witness %s\n\n%s\n\nFlags:\n", name, about)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
-	}
-	return fs
+func flagSet(name, args, about string, stdout, stderr io.Writer) *pflag.FlagSet {
+	return cli.Flags("witness "+name, args, about, stdout, stderr)
 }
 
 func parse(fs *pflag.FlagSet, args []string, stderr io.Writer) int {
-	if err := daemon.ParseFlags(fs, args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "witness %s: %v\n", fs.Name(), err)
-		return 2
-	}
-	return -1
+	return cli.Status(fs, daemon.ParseFlags(fs, args), stderr)
 }
 
 // serve runs the daemon; started (tests) learns the listening address.
 func serve(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
-	fs := flagSet("serve [flags]", `Runs the witness. Configure logs in --logs, a file of tlog-policy style lines
+	fs := flagSet("serve", "", `Runs the witness. Configure logs in --logs, a file of tlog-policy style lines
   log <vkey> [<url>]
 (the vkey's name is the log's origin). The first time the witness sees a log
 it pins that key; a later edit of the file never changes a pinned key or
@@ -163,7 +148,7 @@ before it is returned; concurrent requests share fsyncs (group commit).`, stdout
 }
 
 func logs(args []string, stdout, stderr io.Writer) int {
-	fs := flagSet("logs [flags] list | rekey ORIGIN VKEY | disable ORIGIN | enable ORIGIN | remove ORIGIN", `Lists the logs the witness knows, or changes one. Changes are written to the
+	fs := flagSet("logs", "list | rekey ORIGIN VKEY | disable ORIGIN | enable ORIGIN | remove ORIGIN", `Lists the logs the witness knows, or changes one. Changes are written to the
 database; send SIGHUP to a running witness to apply them. 'remove' forgets
 the log's state: if it is configured again, the witness trusts whatever it
 says next, so it needs --forget-state.`, stdout, stderr)
@@ -220,7 +205,7 @@ says next, so it needs --forget-state.`, stdout, stderr)
 }
 
 func evidence(args []string, stdout, stderr io.Writer) int {
-	fs := flagSet("evidence [flags] [ORIGIN]", `Prints the signed checkpoints that conflicted with the cosigned ones: for
+	fs := flagSet("evidence", "[ORIGIN]", `Prints the signed checkpoints that conflicted with the cosigned ones: for
 each, the one the witness had cosigned and the one it refused. Both carry
 the log's signature, which makes them proof of a split view.`, stdout, stderr)
 	db := fs.String("db", "witness.db", "SQLite database file holding the witness's state")
