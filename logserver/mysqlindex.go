@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql" // the MySQL driver, as tessera's AWS storage uses
@@ -25,8 +24,7 @@ const reservationLease = 2 * addTimeout
 // No connection is held while an entry is sequenced.
 type mysqlIndex struct {
 	db    *sql.DB
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	locks originLocks
 	now   func() time.Time
 }
 
@@ -65,20 +63,13 @@ func newMySQLIndex(ctx context.Context, dsn string) (*mysqlIndex, error) {
 			return nil, fmt.Errorf("creating treelog tables: %w", err)
 		}
 	}
-	return &mysqlIndex{db: db, locks: map[string]*sync.Mutex{}, now: time.Now}, nil
+	return &mysqlIndex{db: db, now: time.Now}, nil
 }
 
 // Lock serializes the origin within this process (other processes are
 // kept out by the reservation) and reads the origin's row.
 func (m *mysqlIndex) Lock(ctx context.Context, origin string) (Latest, func(), error) {
-	m.mu.Lock()
-	l, ok := m.locks[origin]
-	if !ok {
-		l = &sync.Mutex{}
-		m.locks[origin] = l
-	}
-	m.mu.Unlock()
-	l.Lock()
+	unlock := m.locks.lock(origin)
 	var cur Latest
 	var ts, lease int64
 	var hash []byte
@@ -86,16 +77,16 @@ func (m *mysqlIndex) Lock(ctx context.Context, origin string) (Latest, func(), e
 	err := m.db.QueryRowContext(ctx, "SELECT ts, hash, idx, lease FROM TreelogOrigins WHERE origin = ?", origin).Scan(&ts, &hash, &idx, &lease)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return cur, l.Unlock, nil
+		return cur, unlock, nil
 	case err != nil:
-		l.Unlock()
+		unlock()
 		return Latest{}, nil, fmt.Errorf("reading origin %q: %w", origin, err)
 	}
 	cur.Found, cur.Timestamp, cur.Pending = true, time.Unix(ts, 0).UTC(), !idx.Valid
 	copy(cur.Hash[:], hash)
 	cur.Index = uint64(idx.Int64)
 	cur.Busy = cur.Pending && lease > m.now().Unix()
-	return cur, l.Unlock, nil
+	return cur, unlock, nil
 }
 
 // Reserve sets the origin's row to next if it still is cur (compare and

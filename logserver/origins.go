@@ -60,30 +60,47 @@ type OriginIndex interface {
 // memoryIndex is the OriginIndex of a single server process (POSIX
 // storage): rebuilt from the log at start, kept in memory.
 type memoryIndex struct {
+	locks   originLocks
 	mu      sync.Mutex
-	locks   map[string]*sync.Mutex
 	latest  map[string]Latest
 	byHash  map[[32]byte]uint64
 	scanned uint64
 }
 
 func newMemoryIndex() *memoryIndex {
-	return &memoryIndex{locks: map[string]*sync.Mutex{}, latest: map[string]Latest{}, byHash: map[[32]byte]uint64{}}
+	return &memoryIndex{latest: map[string]Latest{}, byHash: map[[32]byte]uint64{}}
+}
+
+// originLocks hands out one mutex per origin, so that the submissions of
+// an origin are checked and appended one at a time while other origins
+// go ahead.
+type originLocks struct {
+	mu sync.Mutex
+	m  map[string]*sync.Mutex
+}
+
+// lock locks origin and returns the function that unlocks it.
+func (o *originLocks) lock(origin string) (unlock func()) {
+	o.mu.Lock()
+	l, ok := o.m[origin]
+	if !ok {
+		if o.m == nil {
+			o.m = map[string]*sync.Mutex{}
+		}
+		l = &sync.Mutex{}
+		o.m[origin] = l
+	}
+	o.mu.Unlock()
+	l.Lock()
+	return l.Unlock
 }
 
 func (m *memoryIndex) Lock(_ context.Context, origin string) (Latest, func(), error) {
-	m.mu.Lock()
-	l, ok := m.locks[origin]
-	if !ok {
-		l = &sync.Mutex{}
-		m.locks[origin] = l
-	}
-	m.mu.Unlock()
-	l.Lock()
+	unlock := m.locks.lock(origin)
 	m.mu.Lock()
 	cur := m.latest[origin]
 	m.mu.Unlock()
-	return cur, l.Unlock, nil
+	return cur, unlock, nil
 }
 
 func (m *memoryIndex) Reserve(_ context.Context, origin string, _, l Latest) error {
