@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -32,15 +31,10 @@ func TestCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := newKeys(t)
-	os.WriteFile(filepath.Join(dir, "log.key"), []byte(k.logSK), 0o600)
 	const norigins = 4
-	var pubs strings.Builder
-	for i := range norigins {
-		fmt.Fprintf(&pubs, "publisher example.org/o%d %s\n", i, k.pubVK)
-	}
-	os.WriteFile(filepath.Join(dir, "publishers"), []byte(pubs.String()), 0o644)
-	args := []string{"--key", filepath.Join(dir, "log.key"), "--publishers", filepath.Join(dir, "publishers"),
-		"--storage", filepath.Join(dir, "storage"), "--checkpoint-interval", "100ms", "--batch-max-age", "20ms", "--listen", "127.0.0.1:0"}
+	files := k.writeFiles(t, dir, norigins)
+	args := append(files,
+		"--storage", filepath.Join(dir, "storage"), "--checkpoint-interval", "100ms", "--batch-max-age", "20ms", "--listen", "127.0.0.1:0")
 	lv, _ := note.NewVerifier(k.logVK)
 
 	acked := map[uint64][]byte{} // index -> bytes the log acknowledged

@@ -53,13 +53,8 @@ func TestIntegrationScaleOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := newKeys(t)
-	os.WriteFile(filepath.Join(dir, "log.key"), []byte(k.logSK), 0o600)
 	const norigins = 6
-	var pubs strings.Builder
-	for i := range norigins {
-		fmt.Fprintf(&pubs, "publisher example.org/o%d %s\n", i, k.pubVK)
-	}
-	os.WriteFile(filepath.Join(dir, "publishers"), []byte(pubs.String()), 0o644)
+	files := k.writeFiles(t, dir, norigins)
 
 	// Three witnesses (in this process), 2 of 3.
 	var wpol strings.Builder
@@ -86,10 +81,10 @@ func TestIntegrationScaleOut(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	args := []string{"--key", filepath.Join(dir, "log.key"), "--publishers", filepath.Join(dir, "publishers"),
+	args := append(files,
 		"--witness-policy", filepath.Join(dir, "witness-policy"), "--s3-bucket", "treelog", "--s3-endpoint", s3.Endpoint,
 		"--s3-access-key", s3.AccessKey, "--s3-secret-key", s3.SecretKey, "--mysql-dsn", db.DSN,
-		"--checkpoint-interval", "1s", "--batch-max-age", "50ms", "--listen", "127.0.0.1:0"}
+		"--checkpoint-interval", "1s", "--batch-max-age", "50ms", "--listen", "127.0.0.1:0")
 	var servers []*proc.Proc
 	for range 2 {
 		p, err := proc.Start(bin, args...)

@@ -33,6 +33,24 @@ func newKeys(t testing.TB) keys {
 	return k
 }
 
+// writeFiles writes dir/log.key and dir/publishers, where k's publisher
+// key may publish example.org/o0 ... o<n-1>, and returns the flags that
+// name them.
+func (k keys) writeFiles(t testing.TB, dir string, n int) []string {
+	var pubs strings.Builder
+	for i := range n {
+		fmt.Fprintf(&pubs, "publisher example.org/o%d %s\n", i, k.pubVK)
+	}
+	keyPath, pubsPath := filepath.Join(dir, "log.key"), filepath.Join(dir, "publishers")
+	if err := os.WriteFile(keyPath, []byte(k.logSK), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pubsPath, []byte(pubs.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--key", keyPath, "--publishers", pubsPath}
+}
+
 func metaManifest(t testing.TB, s note.Signer, origin string, ts time.Time) []byte {
 	m := &metamanifest.MetaManifest{Origin: origin, Timestamp: ts.UTC().Truncate(time.Second), ManifestSize: 1,
 		ManifestHashes: manifest.HashBytes([]byte(origin+ts.String()), metamanifest.Hashes)}
