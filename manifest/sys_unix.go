@@ -24,20 +24,24 @@ func dirID(f *os.File) (fileID, error) {
 	return fileID{dev: uint64(st.Dev), ino: st.Ino}, nil
 }
 
+// openRead opens path for reading with a plain system call, retrying when
+// a signal interrupts it.
+func openRead(path string) (int, error) {
+	for {
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			return fd, err
+		}
+	}
+}
+
 // hashPath hashes a file with plain system calls: os.Open costs several
 // more per file (poller registration, fcntl), which shows on trees of
 // 150,000 small files. It reads at most limit+1 bytes (limit < 0: all), and
 // stops at a short read that ends exactly at limit, saving the read that
 // would return EOF.
 func hashPath(path string, names []string, limit int64) (int64, Checksums, error) {
-	var fd int
-	var err error
-	for {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			break
-		}
-	}
+	fd, err := openRead(path)
 	if err != nil {
 		return 0, nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -71,14 +75,7 @@ func hashPath(path string, names []string, limit int64) (int64, Checksums, error
 // readBounded reads a whole Manifest file with plain system calls,
 // refusing more than MaxSize bytes.
 func readBounded(path string) ([]byte, error) {
-	var fd int
-	var err error
-	for {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			break
-		}
-	}
+	fd, err := openRead(path)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
