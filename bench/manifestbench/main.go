@@ -193,24 +193,7 @@ func hashLimit(tree string, runs int) (result, error) {
 	}
 	var ds []time.Duration
 	for range runs {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		t0 := time.Now()
-		for range runtime.GOMAXPROCS(0) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := next.Add(1) - 1
-					if i >= int64(len(files)) {
-						return
-					}
-					manifest.HashBytes(files[i], manifest.DefaultHashes)
-				}
-			}()
-		}
-		wg.Wait()
-		ds = append(ds, time.Since(t0))
+		ds = append(ds, onAllCores(len(files), func(_ []byte, i int) { manifest.HashBytes(files[i], manifest.DefaultHashes) }))
 	}
 	return result{name: "hashing limit: BLAKE2B+SHA512 in memory, all cores", files: int64(len(files)), bytes: total, d: median(ds)}, nil
 }
@@ -232,36 +215,44 @@ func readFloor(tree string, runs int) (result, error) {
 	var total atomic.Int64
 	for range runs {
 		total.Store(0)
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		t0 := time.Now()
-		for range runtime.GOMAXPROCS(0) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				buf := make([]byte, 128<<10)
-				for {
-					i := next.Add(1) - 1
-					if i >= int64(len(paths)) {
-						return
-					}
-					fd, err := syscall.Open(paths[i], syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-					if err != nil {
-						continue
-					}
-					for {
-						n, err := syscall.Read(fd, buf)
-						if n <= 0 || err != nil {
-							break
-						}
-						total.Add(int64(n))
-					}
-					syscall.Close(fd)
+		ds = append(ds, onAllCores(len(paths), func(buf []byte, i int) {
+			fd, err := syscall.Open(paths[i], syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+			if err != nil {
+				return
+			}
+			defer syscall.Close(fd)
+			for {
+				n, err := syscall.Read(fd, buf)
+				if n <= 0 || err != nil {
+					return
 				}
-			}()
-		}
-		wg.Wait()
-		ds = append(ds, time.Since(t0))
+				total.Add(int64(n))
+			}
+		}))
 	}
 	return result{name: "file system floor: open+read+close, no hashing, all cores", files: int64(len(paths)), bytes: total.Load(), d: median(ds)}, nil
+}
+
+// onAllCores runs job(buf, i) for i in [0, n) on one goroutine per core,
+// each with its own 128 KiB buffer, and returns the wall time.
+func onAllCores(n int, job func(buf []byte, i int)) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 128<<10)
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				job(buf, int(i))
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(t0)
 }
