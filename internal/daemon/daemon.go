@@ -129,6 +129,11 @@ type Server struct {
 // Run listens on addr and serves until ctx is done or SIGTERM/SIGINT
 // arrives, then shuts down gracefully: in-flight requests finish, then Stop.
 func (s *Server) Run(ctx context.Context, addr string) error {
+	// Signals are caught before anyone can learn the address: a SIGHUP
+	// that arrived before Notify would kill the process (its default).
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	mux := http.NewServeMux()
 	if s.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
@@ -146,9 +151,6 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 	go func() { errc <- srv.Serve(ln) }()
 	s.Log.Info("serving", "addr", ln.Addr().String())
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	for {
 		select {
 		case sig := <-sigs:
