@@ -20,8 +20,8 @@ import (
 
 	"treelog/audit"
 	"treelog/checkpoint"
-	"treelog/internal/mirror"
-	"treelog/internal/testnet"
+	"treelog/demo/mirror"
+	"treelog/demo/network"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
@@ -34,8 +34,8 @@ var ctx = context.Background()
 // world: a log with three witnesses, three snapshots of a tree an hour
 // apart (the last 30 minutes ago), and two tree mirrors.
 type world struct {
-	n         *testnet.Network
-	snaps     []testnet.Snapshot
+	n         *network.Network
+	snaps     []network.Snapshot
 	honest    *mirror.Server
 	evil      *mirror.Server
 	honestURL string
@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	code := func() int {
-		n, err := testnet.Start(ctx, filepath.Join(dir, "net"), testnet.Options{})
+		n, err := network.Start(ctx, filepath.Join(dir, "net"), network.Options{})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

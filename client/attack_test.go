@@ -15,9 +15,9 @@ import (
 
 	"treelog/checkpoint"
 	"treelog/client"
+	"treelog/demo/mirror"
+	"treelog/demo/network"
 	"treelog/internal/keyfile"
-	"treelog/internal/mirror"
-	"treelog/internal/testnet"
 	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/policy"
@@ -28,7 +28,7 @@ var ctx = context.Background()
 // world is a network with a published history of three snapshots of one
 // tree, kept as directories (what mirrors would serve), and a user.
 type world struct {
-	n         *testnet.Network
+	n         *network.Network
 	pol       *policy.Policy
 	pubs      *policy.Publishers
 	snapshots []string // directories, oldest first
@@ -71,7 +71,7 @@ func newWorld(t *testing.T) *world {
 // buildWorld publishes three snapshots an hour apart, the last 30 minutes
 // ago, and starts a mirror serving the newest.
 func buildWorld(dir string) (*world, func(), error) {
-	n, err := testnet.Start(ctx, filepath.Join(dir, "net"), testnet.Options{})
+	n, err := network.Start(ctx, filepath.Join(dir, "net"), network.Options{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,9 +13,9 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"treelog/checkpoint"
+	"treelog/demo/mirror"
+	"treelog/demo/network"
 	"treelog/internal/keyfile"
-	"treelog/internal/mirror"
-	"treelog/internal/testnet"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
@@ -72,7 +72,7 @@ func tamper(src, dst string) (string, error) {
 // whose checkpoint has the real log's size, is signed with the log's key
 // and cosigned with the two witnesses' keys. Every signature verifies;
 // only the history differs from everybody else's.
-func splitView(n *testnet.Network, snaps []testnet.Snapshot, dst string) (string, error) {
+func splitView(n *network.Network, snaps []network.Snapshot, dst string) (string, error) {
 	last := snaps[len(snaps)-1]
 	rel, err := tamper(last.Dir, dst)
 	if err != nil {

@@ -23,9 +23,9 @@ import (
 
 	"treelog/audit"
 	"treelog/client"
-	"treelog/internal/mirror"
-	"treelog/internal/testnet"
-	"treelog/internal/treegen"
+	"treelog/demo/mirror"
+	"treelog/demo/network"
+	"treelog/demo/treegen"
 	"treelog/policy"
 )
 
@@ -64,10 +64,10 @@ type demo struct {
 	o       Options
 	out     io.Writer
 	dir     string
-	net     *testnet.Network
+	net     *network.Network
 	pol     *policy.Policy
 	pubs    *policy.Publishers
-	snaps   []testnet.Snapshot
+	snaps   []network.Snapshot
 	honest  *mirror.Server
 	evil    *mirror.Server
 	urls    map[string]string // part -> base URL
@@ -177,7 +177,7 @@ func (d *demo) path(elem ...string) string { return filepath.Join(append([]strin
 func (d *demo) setUp(ctx context.Context) error {
 	d.printf("treelog demo: a log, three witnesses, two tree mirrors and an auditor on 127.0.0.1,\nall their data under %s\n", d.dir)
 	d.heading("The network")
-	n, err := testnet.Start(ctx, d.path("net"), testnet.Options{Log: d.o.Log, TreeOrigin: "gentoo.example/repo"})
+	n, err := network.Start(ctx, d.path("net"), network.Options{Log: d.o.Log, TreeOrigin: "gentoo.example/repo"})
 	if err != nil {
 		return err
 	}

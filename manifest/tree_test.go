@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"treelog/internal/treegen"
+	"treelog/demo/treegen"
 )
 
 var ctx = context.Background()

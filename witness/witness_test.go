@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"treelog/checkpoint"
-	"treelog/internal/testlog"
+	"treelog/internal/testkit/testlog"
 	"treelog/note"
 	"treelog/policy"
 )

@@ -24,7 +24,7 @@ import (
 
 	"treelog/audit"
 	"treelog/internal/klogslog"
-	"treelog/internal/synthlog"
+	"treelog/internal/testkit/synthlog"
 	"treelog/note"
 	"treelog/policy"
 )

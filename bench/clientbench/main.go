@@ -17,8 +17,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"treelog/client"
-	"treelog/internal/testnet"
-	"treelog/internal/treegen"
+	"treelog/demo/network"
+	"treelog/demo/treegen"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
@@ -58,7 +58,7 @@ func run(pkgs int) error {
 
 func scenario(dir, tree string, others int) error {
 	ctx := context.Background()
-	n, err := testnet.Start(ctx, dir, testnet.Options{})
+	n, err := network.Start(ctx, dir, network.Options{})
 	if err != nil {
 		return err
 	}

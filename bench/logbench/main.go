@@ -27,8 +27,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"treelog/checkpoint"
-	"treelog/internal/proc"
-	"treelog/internal/services"
+	"treelog/internal/testkit/proc"
+	"treelog/internal/testkit/services"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"

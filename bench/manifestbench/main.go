@@ -21,7 +21,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"treelog/internal/treegen"
+	"treelog/demo/treegen"
 	"treelog/manifest"
 )
 

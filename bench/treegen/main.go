@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"treelog/internal/treegen"
+	"treelog/demo/treegen"
 )
 
 func main() {

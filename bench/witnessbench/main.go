@@ -23,8 +23,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"treelog/internal/proc"
-	"treelog/internal/testlog"
+	"treelog/internal/testkit/proc"
+	"treelog/internal/testkit/testlog"
 	"treelog/note"
 )
 

@@ -15,9 +15,9 @@ import (
 
 	"golang.org/x/net/html"
 
-	"treelog/internal/mirror"
-	"treelog/internal/proc"
-	"treelog/internal/testnet"
+	"treelog/demo/mirror"
+	"treelog/demo/network"
+	"treelog/internal/testkit/proc"
 )
 
 // TestBrowserStatusPage loads the auditor's status page in a real headless
@@ -33,7 +33,7 @@ func TestBrowserStatusPage(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ctx := context.Background()
-	n, err := testnet.Start(ctx, filepath.Join(dir, "net"), testnet.Options{})
+	n, err := network.Start(ctx, filepath.Join(dir, "net"), network.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,8 @@ import (
 
 	"k8s.io/klog/v2"
 
-	"treelog/internal/proc"
-	"treelog/internal/synthlog"
+	"treelog/internal/testkit/proc"
+	"treelog/internal/testkit/synthlog"
 	"treelog/note"
 )
 

@@ -13,15 +13,15 @@ import (
 	"time"
 
 	"treelog/audit"
-	"treelog/internal/mirror"
-	"treelog/internal/testnet"
+	"treelog/demo/mirror"
+	"treelog/demo/network"
 	"treelog/policy"
 )
 
 // The auditor as cron or CI runs it: --once, exit status, alert command.
 func TestOnce(t *testing.T) {
 	dir := t.TempDir()
-	n, err := testnet.Start(context.Background(), filepath.Join(dir, "net"), testnet.Options{})
+	n, err := network.Start(context.Background(), filepath.Join(dir, "net"), network.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestOnce(t *testing.T) {
 // runs, and so is closing an alert under it.
 func TestStateLocked(t *testing.T) {
 	dir := t.TempDir()
-	n, err := testnet.Start(context.Background(), filepath.Join(dir, "net"), testnet.Options{})
+	n, err := network.Start(context.Background(), filepath.Join(dir, "net"), network.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

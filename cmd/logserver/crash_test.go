@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"treelog/checkpoint"
-	"treelog/internal/proc"
+	"treelog/internal/testkit/proc"
 	"treelog/note"
 	"treelog/tiles"
 )

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"treelog/checkpoint"
-	"treelog/internal/proc"
-	"treelog/internal/services"
+	"treelog/internal/testkit/proc"
+	"treelog/internal/testkit/services"
 	"treelog/note"
 	"treelog/policy"
 	"treelog/tiles"

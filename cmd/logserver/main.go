@@ -17,7 +17,7 @@ import (
 	"treelog/internal/daemon"
 	"treelog/internal/keyfile"
 	"treelog/internal/klogslog"
-	"treelog/logserver"
+	"treelog/log"
 	"treelog/policy"
 )
 
@@ -79,14 +79,14 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	if (*storage == "") == (*s3Bucket == "" && *mysqlDSN == "") {
 		return usage("give either --storage DIR, or --s3-bucket and --mysql-dsn")
 	}
-	log, err := c.Logger(stderr)
+	logger, err := c.Logger(stderr)
 	if err != nil {
 		return usage("%v", err)
 	}
-	klogslog.Use(log.With("part", "tessera"))
+	klogslog.Use(logger.With("part", "tessera"))
 	signer, err := keyfile.ReadSigner(*key)
 	if err != nil {
-		log.Error("reading the log key", "err", err)
+		logger.Error("reading the log key", "err", err)
 		return 1
 	}
 	loadPubs := func() (*policy.Publishers, error) {
@@ -98,22 +98,22 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	}
 	pubs, err := loadPubs()
 	if err != nil {
-		log.Error("reading --publishers", "err", err)
+		logger.Error("reading --publishers", "err", err)
 		return 1
 	}
 	var wp []byte
 	if *wpolicy != "" {
 		if wp, err = os.ReadFile(*wpolicy); err != nil {
-			log.Error("reading --witness-policy", "err", err)
+			logger.Error("reading --witness-policy", "err", err)
 			return 1
 		}
 	} else {
-		log.Warn("no --witness-policy: checkpoints are published without witness cosignatures")
+		logger.Warn("no --witness-policy: checkpoints are published without witness cosignatures")
 	}
 	ctx := context.Background()
-	var st *logserver.Storage
+	var st *log.Storage
 	if *storage != "" {
-		st, err = logserver.OpenPOSIX(ctx, *storage)
+		st, err = log.OpenPOSIX(ctx, *storage)
 	} else {
 		if *s3Access == "" {
 			*s3Access = os.Getenv("AWS_ACCESS_KEY_ID")
@@ -121,27 +121,27 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		if *s3Secret == "" {
 			*s3Secret = os.Getenv("AWS_SECRET_ACCESS_KEY")
 		}
-		st, err = logserver.OpenAWS(ctx, logserver.AWSConfig{Bucket: *s3Bucket, BucketPrefix: *s3Prefix, Endpoint: *s3Endpoint,
+		st, err = log.OpenAWS(ctx, log.AWSConfig{Bucket: *s3Bucket, BucketPrefix: *s3Prefix, Endpoint: *s3Endpoint,
 			Region: *s3Region, AccessKey: *s3Access, SecretKey: *s3Secret, DSN: *mysqlDSN})
 	}
 	if err != nil {
-		log.Error("opening storage", "err", err)
+		logger.Error("opening storage", "err", err)
 		return 1
 	}
 	reg := daemon.NewRegistry()
-	lg, err := logserver.New(ctx, st, logserver.Config{
+	lg, err := log.New(ctx, st, log.Config{
 		Signer: signer, Publishers: pubs, WitnessPolicy: wp, WitnessTimeout: *witnessTimeout, MaxFutureSkew: *skew,
 		CheckpointInterval: *cpInterval, RepublishInterval: *republish, BatchMaxAge: *batchAge, BatchMaxSize: *batchSize,
-		ShutdownTimeout: *shutdown, Log: log, Registry: reg,
+		ShutdownTimeout: *shutdown, Log: logger, Registry: reg,
 	})
 	if err != nil {
-		log.Error("starting the log", "err", err)
+		logger.Error("starting the log", "err", err)
 		st.Close()
 		return 1
 	}
-	log.Info("log", "origin", lg.Origin(), "vkey", lg.VerifierKey(), "storage", st.Kind)
+	logger.Info("log", "origin", lg.Origin(), "vkey", lg.VerifierKey(), "storage", st.Kind)
 	srv := &daemon.Server{
-		Log: log, Handler: lg.Handler(), Registry: reg, Started: started, ShutdownTimeout: *shutdown + 10*time.Second,
+		Log: logger, Handler: lg.Handler(), Registry: reg, Started: started, ShutdownTimeout: *shutdown + 10*time.Second,
 		Reload: func() error {
 			p, err := loadPubs()
 			if err != nil {
@@ -153,7 +153,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		Stop: func(ctx context.Context) error { return errors.Join(lg.Close(ctx), st.Close()) },
 	}
 	if err := srv.Run(ctx, c.Listen); err != nil {
-		log.Error("log stopped", "err", err)
+		logger.Error("log stopped", "err", err)
 		return 1
 	}
 	return 0

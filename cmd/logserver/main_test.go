@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"treelog/internal/proc"
+	"treelog/internal/testkit/proc"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"

@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"treelog/internal/testnet"
+	"treelog/demo/network"
 )
 
 func TestMain(m *testing.M) {
@@ -37,7 +32,7 @@ func TestScripts(t *testing.T) {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
-			n, err := testnet.Start(context.Background(), dir, testnet.Options{ShutdownTimeout: 5 * time.Second})
+			n, err := network.Start(context.Background(), dir, network.Options{ShutdownTimeout: 5 * time.Second})
 			if err != nil {
 				return err
 			}
@@ -46,59 +41,5 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NET", dir)
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waiturls": waitURLs,
-			"httpget":  httpGet,
-		},
 	})
-}
-
-// waitURLs waits (a minute at most) for the file of URLs that `treelog
-// demo --keep` writes once its network is up, and sets $DEMO_<PART> for
-// each line "part URL" (part upper-cased, '-' as '_').
-func waitURLs(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waiturls FILE")
-	}
-	p := ts.MkAbs(args[0])
-	deadline := time.Now().Add(time.Minute)
-	f, err := os.Open(p)
-	for ; err != nil; f, err = os.Open(p) {
-		if time.Now().After(deadline) {
-			ts.Fatalf("%s did not appear within a minute: %v", args[0], err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		part, url, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			ts.Fatalf("%s: malformed line %q", args[0], sc.Text())
-		}
-		ts.Setenv("DEMO_"+strings.ToUpper(strings.ReplaceAll(part, "-", "_")), url)
-	}
-}
-
-// httpGet fetches URL into FILE and fails unless the status is 200.
-func httpGet(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: httpget URL FILE")
-	}
-	err := func() error {
-		resp, err := http.Get(args[0])
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: %s", args[0], resp.Status)
-		}
-		return os.WriteFile(ts.MkAbs(args[1]), b, 0o644)
-	}()
-	ts.Check(err)
 }

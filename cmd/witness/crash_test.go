@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"treelog/checkpoint"
-	"treelog/internal/proc"
-	"treelog/internal/testlog"
+	"treelog/internal/testkit/proc"
+	"treelog/internal/testkit/testlog"
 	"treelog/note"
 	"treelog/witness"
 )

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"treelog/internal/proc"
-	"treelog/internal/testlog"
+	"treelog/internal/testkit/proc"
+	"treelog/internal/testkit/testlog"
 	"treelog/note"
 )
 

@@ -1,4 +1,4 @@
-package testnet
+package network
 
 import (
 	"context"
@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"treelog/internal/mirror"
-	"treelog/internal/treegen"
+	"treelog/demo/mirror"
+	"treelog/demo/treegen"
 	"treelog/manifest"
 	"treelog/note"
 	"treelog/policy"

@@ -3,7 +3,7 @@
 // TIMESTAMPs strictly increasing per origin), appends them, returns
 // c2sp.org/tlog-proof proofs under witnessed checkpoints, and serves the
 // c2sp.org/tlog-tiles read API.
-package logserver
+package log
 
 import (
 	"context"

@@ -1,11 +1,11 @@
-package logserver_test
+package log_test
 
 import (
 	"errors"
 	"testing"
 
-	"treelog/internal/testnet"
-	"treelog/logserver"
+	"treelog/demo/network"
+	"treelog/log"
 	"treelog/metamanifest"
 	"treelog/policy"
 )
@@ -14,7 +14,7 @@ import (
 // crash it, a refusal is a *Rejection with a 4xx code, and only a valid
 // MetaManifest signed by the publisher is appended.
 func FuzzAdd(f *testing.F) {
-	n, err := testnet.Start(ctx, f.TempDir(), testnet.Options{})
+	n, err := network.Start(ctx, f.TempDir(), network.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func FuzzAdd(f *testing.F) {
 			}
 			return
 		}
-		var rej *logserver.Rejection
+		var rej *log.Rejection
 		if !errors.As(err, &rej) || rej.Code < 400 || rej.Code > 499 {
 			t.Fatalf("refusal without a 4xx: %v", err)
 		}

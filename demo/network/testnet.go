@@ -3,7 +3,7 @@
 // (SQLite), and the keys, policy and publishers files that tie them
 // together. Tests and `treelog demo` use it; nothing here is a fake: the
 // parts are the real ones, talking HTTP.
-package testnet
+package network
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 
 	"treelog/internal/keyfile"
 	"treelog/internal/klogslog"
-	"treelog/logserver"
+	"treelog/log"
 	"treelog/note"
 	"treelog/policy"
 	"treelog/witness"
@@ -64,13 +64,13 @@ type Network struct {
 	Publisher     note.Signer
 	PublisherVKey string
 	Witnesses     []*Witness
-	Log           *logserver.Server
+	Log           *log.Server
 	LogURL        string
 	// PolicyFile, PublishersFile and WitnessPolicyFile are written in Dir:
 	// what a user, the log and an auditor are configured with.
 	PolicyFile, PublishersFile, WitnessPolicyFile string
 	logSrv                                        *http.Server
-	storage                                       *logserver.Storage
+	storage                                       *log.Storage
 }
 
 // serve starts h on a loopback port and returns its base URL.
@@ -196,7 +196,7 @@ func (n *Network) startWitness(name string) (*Witness, error) {
 
 // StartLog (re)starts the log server on its storage directory.
 func (n *Network) StartLog(ctx context.Context) error {
-	st, err := logserver.OpenPOSIX(ctx, filepath.Join(n.Dir, "log"))
+	st, err := log.OpenPOSIX(ctx, filepath.Join(n.Dir, "log"))
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (n *Network) StartLog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	lg, err := logserver.New(ctx, st, logserver.Config{
+	lg, err := log.New(ctx, st, log.Config{
 		Signer: n.LogSigner, Publishers: pubs, WitnessPolicy: mustRead(n.WitnessPolicyFile),
 		CheckpointInterval: n.Opts.CheckpointInterval, RepublishInterval: n.Opts.RepublishInterval,
 		BatchMaxAge: 50 * time.Millisecond, ShutdownTimeout: n.Opts.ShutdownTimeout, Log: n.Opts.Log.With("part", "log"), Now: n.Opts.Now,

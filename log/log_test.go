@@ -1,4 +1,4 @@
-package logserver_test
+package log_test
 
 import (
 	"bytes"
@@ -21,8 +21,8 @@ import (
 	tclient "github.com/transparency-dev/tessera/client"
 
 	"treelog/checkpoint"
-	"treelog/internal/testnet"
-	"treelog/logserver"
+	"treelog/demo/network"
+	"treelog/log"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
@@ -33,13 +33,13 @@ import (
 
 var ctx = context.Background()
 
-func start(t *testing.T, opts ...testnet.Options) *testnet.Network {
+func start(t *testing.T, opts ...network.Options) *network.Network {
 	t.Helper()
-	var o testnet.Options
+	var o network.Options
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	n, err := testnet.Start(ctx, t.TempDir(), o)
+	n, err := network.Start(ctx, t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func start(t *testing.T, opts ...testnet.Options) *testnet.Network {
 
 var base = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
-func mmF(t testing.TB, n *testnet.Network, days int) []byte {
+func mmF(t testing.TB, n *network.Network, days int) []byte {
 	return mm(t, n.Publisher, "example.org/tree", days)
 }
 
@@ -196,7 +196,7 @@ func TestRejections(t *testing.T) {
 	}
 }
 
-func futureMM(t *testing.T, n *testnet.Network) []byte {
+func futureMM(t *testing.T, n *network.Network) []byte {
 	m := &metamanifest.MetaManifest{Origin: "example.org/tree", Timestamp: time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second),
 		ManifestSize: 1, ManifestHashes: manifest.HashBytes([]byte("f"), metamanifest.Hashes)}
 	b, _ := metamanifest.Sign(m, n.Publisher)
@@ -295,7 +295,7 @@ func TestReadAPI(t *testing.T) {
 }
 
 func TestWaitTimesOutWithoutQuorum(t *testing.T) {
-	n := start(t, testnet.Options{ShutdownTimeout: time.Second})
+	n := start(t, network.Options{ShutdownTimeout: time.Second})
 	post(t, n.LogURL+"/add?wait=20s", mm(t, n.Publisher, "example.org/tree", 0))
 	// With two of three witnesses down the quorum cannot be met: the entry
 	// is logged but no checkpoint covering it is published.
@@ -340,12 +340,12 @@ func TestNewLogBeforeWitnesses(t *testing.T) {
 	ln.Close()
 
 	pubs, _ := policy.ParsePublishers([]byte("publisher example.org/tree " + pubVK + "\n"))
-	st, err := logserver.OpenPOSIX(ctx, filepath.Join(dir, "log"))
+	st, err := log.OpenPOSIX(ctx, filepath.Join(dir, "log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	lg, err := logserver.New(ctx, st, logserver.Config{
+	lg, err := log.New(ctx, st, log.Config{
 		Signer: logSigner, Publishers: pubs, CheckpointInterval: 200 * time.Millisecond, ShutdownTimeout: time.Second,
 		WitnessPolicy: []byte(fmt.Sprintf("witness w1 %s http://%s\nquorum w1\n", wVK, wAddr)),
 	})
