@@ -430,11 +430,11 @@ func TestBadEntries(t *testing.T) {
 		msgs[al.Subject] = al.Message
 	}
 	for subject, want := range map[string]string{
-		"entry 1": "the signature by publisher.treelog.example",
-		"entry 2": "signed by mallory.example/k",
-		"entry 3": `none of them allowed to publish "other.org/tree"`,
+		"entry 1": "signature by publisher.treelog.example+",
+		"entry 2": "signed by: mallory.example/k",
+		"entry 3": `origin "other.org/tree": not signed by a key allowed to publish this origin`,
 		"entry 4": "TIMESTAMP 2026-10-31T23:00:00Z of example.org/tree is not after 2026-11-01T00:00:00Z, already logged at index 0",
-		"entry 6": "not a MetaManifest",
+		"entry 6": "malformed MetaManifest: line 1",
 	} {
 		if !strings.Contains(msgs[subject], want) {
 			t.Errorf("%s: %q, want %q", subject, msgs[subject], want)

@@ -77,7 +77,6 @@ type Auditor struct {
 	log     *policy.Log
 	reader  *tiles.HTTPReader
 	prover  *tiles.Prover
-	keys    publisherKeys
 	alerts  *alerts
 	metrics *metrics
 
@@ -139,9 +138,6 @@ func New(cfg Config) (*Auditor, error) {
 		return nil, fmt.Errorf("auditor: log URL: %w", err)
 	}
 	a.prover = tiles.NewProver(a.reader, 1024)
-	if a.keys, err = newPublisherKeys(cfg.Publishers); err != nil {
-		return nil, err
-	}
 	if a.lock, err = lockState(cfg.StateDir); err != nil {
 		return nil, err
 	}
@@ -161,13 +157,9 @@ func New(cfg Config) (*Auditor, error) {
 // SetPublishers replaces the publishers file (on reload); it applies from
 // the next pass.
 func (a *Auditor) SetPublishers(p *policy.Publishers) error {
-	keys, err := newPublisherKeys(p)
-	if err != nil {
-		return err
-	}
 	a.passMu.Lock()
 	defer a.passMu.Unlock()
-	a.cfg.Publishers, a.keys = p, keys
+	a.cfg.Publishers = p
 	return nil
 }
 

@@ -4,6 +4,7 @@
 package checkpoint
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -175,10 +176,12 @@ type Signed struct {
 	// Note holds the verified log signature in Sigs; cosignatures and other
 	// signatures are in UnverifiedSigs (see the policy package).
 	Note *note.Note
+	// Raw is the signed checkpoint exactly as received.
+	Raw []byte
 }
 
-// Bytes returns the signed note.
-func (s *Signed) Bytes() []byte { return s.Note.Marshal() }
+// Bytes returns the signed checkpoint exactly as received.
+func (s *Signed) Bytes() []byte { return s.Raw }
 
 // Open parses a signed checkpoint and verifies it was signed by the log key
 // v, whose name must be the checkpoint's origin. Signatures by other keys are
@@ -186,7 +189,7 @@ func (s *Signed) Bytes() []byte { return s.Note.Marshal() }
 func Open(msg []byte, v note.Verifier) (*Signed, error) {
 	n, err := note.Open(msg, v)
 	if err != nil {
-		var ue *note.UnverifiedError
+		var ue *note.UnverifiedNoteError
 		if errors.As(err, &ue) {
 			return nil, fmt.Errorf("checkpoint is not signed by log key %s+%08x", v.Name(), v.KeyHash())
 		}
@@ -199,19 +202,18 @@ func Open(msg []byte, v note.Verifier) (*Signed, error) {
 	if c.Origin != v.Name() {
 		return nil, fmt.Errorf("checkpoint origin %q is not the log's %q", trim(c.Origin), v.Name())
 	}
-	return &Signed{Checkpoint: c, Note: n}, nil
+	return &Signed{Checkpoint: c, Note: n, Raw: msg}, nil
 }
 
-// Origin returns the origin line of a signed checkpoint without verifying it,
-// to pick the verifier. It fails on anything that does not parse.
+// Origin returns the origin line of a signed checkpoint without parsing or
+// verifying the rest, to pick the verifier that Open then checks it with.
 func Origin(msg []byte) (string, error) {
-	n, err := note.Parse(msg)
-	if err != nil {
-		return "", err
+	line, _, ok := bytes.Cut(msg, []byte("\n"))
+	if !ok || len(line) == 0 {
+		return "", malformed("line 1: no origin line")
 	}
-	c, err := ParseText(n.Text)
-	if err != nil {
-		return "", err
+	if len(line) > 1024 {
+		return "", malformed("line 1: origin is over 1024 bytes")
 	}
-	return c.Origin, nil
+	return string(line), nil
 }

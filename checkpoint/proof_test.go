@@ -79,8 +79,7 @@ func TestProofRejections(t *testing.T) {
 		{ProofHeader + "\nindex 1\nAAAA\n\n" + string(cp), "line 3: inclusion proof hash: 3 bytes"},
 		{ProofHeader + "\nindex 1\n" + h, "line 4: missing blank line"},
 		{ProofHeader + "\nindex 1\n" + strings.Repeat(h, MaxProofHashes+1) + "\n" + string(cp), "more than 64"},
-		{ProofHeader + "\nindex 1\n\nnot a note\n", "checkpoint (from line 4)"},
-		{ProofHeader + "\nindex 1\n\no\n01\nAAAA\n\n— o AAAAAAAA\n", "checkpoint (from line 4)"},
+		{ProofHeader + "\nindex 1\n\n", "line 4: missing checkpoint"},
 		{ProofHeader + "\nindex 1\n\n" + strings.Repeat("x", MaxProofSize), "over the limit"},
 	} {
 		_, err := ParseProof([]byte(tc.text))

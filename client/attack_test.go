@@ -418,7 +418,7 @@ func TestCheckpointAttacks(t *testing.T) {
 		p, _ := checkpoint.ParseProof(read(t, proofPath))
 		n, _ := note.Parse(p.Checkpoint)
 		edit(p, n)
-		p.Checkpoint = n.Marshal()
+		p.Checkpoint = note.Marshal(n)
 		os.WriteFile(proofPath, p.Marshal(), 0o644)
 		return d
 	}
@@ -430,23 +430,23 @@ func TestCheckpointAttacks(t *testing.T) {
 		return s
 	}
 	// A checkpoint without the quorum: one cosignature left.
-	d := withProof(func(p *checkpoint.Proof, n *note.Note) { n.Sigs = n.Sigs[:2] })
+	d := withProof(func(p *checkpoint.Proof, n *note.Note) { n.UnverifiedSigs = n.UnverifiedSigs[:2] })
 	refused(t, d, w.cfg(t.TempDir()), client.CheckProof, "quorum 2 of (w1, w2, w3) NOT met")
 	// A forged cosignature (one bit): it fails, and so does the quorum.
 	d = withProof(func(p *checkpoint.Proof, n *note.Note) {
-		n.Sigs = n.Sigs[:3]
-		s := append([]byte{}, n.Sigs[2].Sig...)
+		n.UnverifiedSigs = n.UnverifiedSigs[:3]
+		s, _ := note.SignatureBytes(n.UnverifiedSigs[2])
 		s[40] ^= 1
-		n.Sigs[2].Sig = s
+		n.UnverifiedSigs[2] = note.NewSignature(n.UnverifiedSigs[2].Name, n.UnverifiedSigs[2].Hash, s)
 	})
 	refused(t, d, w.cfg(t.TempDir()), client.CheckProof, "failed 1")
 	// Cosignatures timestamped an hour in the future.
 	d = withProof(func(p *checkpoint.Proof, n *note.Note) {
-		n.Sigs = n.Sigs[:1]
+		n.UnverifiedSigs = n.UnverifiedSigs[:1]
 		for i := 1; i <= 3; i++ {
 			c := witnessSigner(i).(*note.Cosigner)
 			sig, _ := c.SignAt([]byte(n.Text), time.Now().Add(time.Hour))
-			n.Sigs = append(n.Sigs, note.Signature{Name: c.Name(), Hash: c.KeyHash(), Sig: sig})
+			n.UnverifiedSigs = append(n.UnverifiedSigs, note.NewSignature(c.Name(), c.KeyHash(), sig))
 		}
 	})
 	refused(t, d, w.cfg(t.TempDir()), client.CheckProof, "in the future")

@@ -129,27 +129,16 @@ func splitView(n *network.Network, snaps []network.Snapshot, dst string) (string
 
 	// The forked checkpoint, signed with the log's key and cosigned with
 	// two stolen witness keys.
-	cp, err := checkpoint.Sign(checkpoint.Checkpoint{Origin: n.LogSigner.Name(), Size: uint64(size), Hash: root}, n.LogSigner)
-	if err != nil {
-		return "", err
-	}
-	parsed, err := note.Parse(cp)
-	if err != nil {
-		return "", err
-	}
-	var cosigs []note.Signature
+	signers := []note.Signer{n.LogSigner}
 	for _, w := range n.Witnesses[:2] {
 		s, err := keyfile.ReadSigner(filepath.Join(n.Dir, w.Name+".key"))
 		if err != nil {
 			return "", err
 		}
-		sig, err := s.Sign([]byte(parsed.Text))
-		if err != nil {
-			return "", err
-		}
-		cosigs = append(cosigs, note.Signature{Name: s.Name(), Hash: s.KeyHash(), Sig: sig})
+		signers = append(signers, s)
 	}
-	if cp, err = note.AppendSignatures(cp, cosigs...); err != nil {
+	cp, err := checkpoint.Sign(checkpoint.Checkpoint{Origin: n.LogSigner.Name(), Size: uint64(size), Hash: root}, signers...)
+	if err != nil {
 		return "", err
 	}
 	proof := &checkpoint.Proof{Index: uint64(size - 1), Checkpoint: cp}

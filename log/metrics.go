@@ -102,7 +102,11 @@ func (m *metrics) observePublished(cp *checkpoint.Signed) {
 	m.size.Set(float64(cp.Size))
 	m.cosigs.Set(float64(len(cp.Note.UnverifiedSigs)))
 	for _, sig := range cp.Note.UnverifiedSigs {
-		if t, err := note.CosignatureTime(sig.Sig); err == nil {
+		raw, err := note.SignatureBytes(sig)
+		if err != nil {
+			continue
+		}
+		if t, err := note.CosignatureTime(raw); err == nil {
 			m.witnessAge.WithLabelValues(sig.Name).Set(float64(t.Unix()))
 		}
 	}

@@ -17,7 +17,6 @@ import (
 
 	"treelog/manifest"
 	"treelog/note"
-	"treelog/policy"
 )
 
 // Header is the first line of a MetaManifest.
@@ -81,9 +80,11 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
 
-// checkOrigin: a name as signed notes allow key names (no spaces, no '+'),
-// printable ASCII only, so that it reads the same everywhere.
-func checkOrigin(o string) error {
+// CheckOrigin checks a tree's origin: 1 to MaxOriginLen bytes of printable
+// ASCII without spaces or '+' (a name as signed notes allow key names,
+// reading the same everywhere). Every file that names a tree (publishers
+// file, trust root) uses this one rule.
+func CheckOrigin(o string) error {
 	if o == "" || len(o) > MaxOriginLen {
 		return fmt.Errorf("origin must be 1 to %d bytes", MaxOriginLen)
 	}
@@ -126,7 +127,7 @@ func ParseText(text string) (*MetaManifest, error) {
 	if !ok {
 		return nil, malformed("line 2: want \"origin <name>\"")
 	}
-	if err := checkOrigin(v); err != nil {
+	if err := CheckOrigin(v); err != nil {
 		return nil, malformed("line 2: %v", err)
 	}
 	m.Origin = v
@@ -189,7 +190,7 @@ func parseDecimal(s string) (uint64, error) {
 // New describes a tree by its top-level Manifest's bytes, which must carry
 // a TIMESTAMP.
 func New(origin string, topManifest []byte, commit string) (*MetaManifest, error) {
-	if err := checkOrigin(origin); err != nil {
+	if err := CheckOrigin(origin); err != nil {
 		return nil, err
 	}
 	if commit != "" {
@@ -267,27 +268,61 @@ func Parse(data []byte) (*MetaManifest, *note.Note, error) {
 // signed the MetaManifest.
 var ErrUnauthorized = errors.New("not signed by a key allowed to publish this origin")
 
-// Verify parses a signed MetaManifest and checks that a key the publishers
-// file allows for its origin signed it (and that no signature by such a key
-// is bad).
-func Verify(data []byte, pubs *policy.Publishers) (*Signed, error) {
-	m, _, err := Parse(data)
+// Keys says which publisher keys may sign snapshots of an origin. The
+// publishers file (policy.Publishers) is one; a trust root another.
+type Keys interface {
+	// Verifiers returns the keys allowed to publish origin, or none.
+	Verifiers(origin string) []note.Verifier
+}
+
+// Verify parses a signed MetaManifest and checks that a key allowed for
+// its origin signed it (and that no signature by such a key is bad).
+func Verify(data []byte, keys Keys) (*Signed, error) {
+	if len(data) > MaxSize {
+		return nil, malformed("%d bytes, over the limit of %d", len(data), MaxSize)
+	}
+	origin, err := originOf(data)
 	if err != nil {
 		return nil, err
 	}
-	vs := pubs.Verifiers(m.Origin)
+	vs := keys.Verifiers(origin)
 	if len(vs) == 0 {
-		return nil, fmt.Errorf("origin %q: %w (no publisher key is configured for it)", m.Origin, ErrUnauthorized)
+		return nil, fmt.Errorf("origin %q: %w (no publisher key is configured for it)", origin, ErrUnauthorized)
 	}
 	n, err := note.Open(data, vs...)
 	if err != nil {
-		var ue *note.UnverifiedError
+		var ue *note.UnverifiedNoteError
 		if errors.As(err, &ue) {
-			return nil, fmt.Errorf("origin %q: %w (%v)", m.Origin, ErrUnauthorized, err)
+			return nil, fmt.Errorf("origin %q: %w (%v)", origin, ErrUnauthorized, err)
 		}
-		return nil, fmt.Errorf("MetaManifest for %q: %w", m.Origin, err)
+		return nil, fmt.Errorf("MetaManifest for %q: %w", origin, err)
+	}
+	m, err := ParseText(n.Text)
+	if err != nil {
+		return nil, err
+	}
+	if m.Origin != origin {
+		return nil, malformed("origin %q is not the one its keys were chosen for", m.Origin)
 	}
 	return &Signed{MetaManifest: m, Note: n, Raw: data}, nil
+}
+
+// originOf reads the origin line of a signed MetaManifest, to pick the
+// keys that Verify then checks it with; the full parse follows.
+func originOf(data []byte) (string, error) {
+	header, rest, _ := strings.Cut(string(data), "\n")
+	if header != Header {
+		return "", malformed("line 1: want %q", Header)
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	o, ok := strings.CutPrefix(line, "origin ")
+	if !ok {
+		return "", malformed("line 2: want \"origin <name>\"")
+	}
+	if err := CheckOrigin(o); err != nil {
+		return "", malformed("line 2: %v", err)
+	}
+	return o, nil
 }
 
 // CheckTopManifest checks that top is exactly the top-level Manifest the

@@ -11,7 +11,6 @@ import (
 
 	"treelog/manifest"
 	"treelog/note"
-	"treelog/policy"
 )
 
 func key(t testing.TB, name string) (note.Signer, string) {
@@ -106,10 +105,7 @@ func TestVerifyPublishers(t *testing.T) {
 	m, _ := New("example.org/tree", top, "")
 	s1, vk1 := key(t, "publisher.example/k1")
 	s2, vk2 := key(t, "other.example/k2")
-	pubs, err := policy.ParsePublishers([]byte("publisher example.org/tree " + vk1 + "\npublisher other.org/tree " + vk2 + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pubs := keyMap{"example.org/tree": {vk1}, "other.org/tree": {vk2}}
 	msg, _ := Sign(m, s1)
 	sm, err := Verify(msg, pubs)
 	if err != nil || sm.Origin != "example.org/tree" || strings.Join(sm.Signers(), ",") != "publisher.example/k1" {
@@ -160,4 +156,19 @@ func TestVerifyTree(t *testing.T) {
 	if _, err := New("example.org/tree", []byte("IGNORE x\n"), ""); err == nil {
 		t.Error("New without TIMESTAMP succeeded")
 	}
+}
+
+// keyMap is the publishers file in its simplest form: vkeys by origin.
+type keyMap map[string][]string
+
+func (m keyMap) Verifiers(origin string) []note.Verifier {
+	var out []note.Verifier
+	for _, vk := range m[origin] {
+		v, err := note.NewVerifier(vk)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, v)
+	}
+	return out
 }

@@ -8,8 +8,6 @@ import (
 	"math"
 	"strconv"
 	"time"
-
-	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // CosignatureSize is the size of a cosignature/v1 signature: an 8-byte
@@ -27,6 +25,7 @@ func cosignedMessage(t uint64, text []byte) []byte {
 }
 
 // A Cosigner makes cosignature/v1 signatures (c2sp.org/tlog-cosignature).
+// It implements Signer, signing at the current time.
 type Cosigner struct {
 	key  VerifierKey
 	priv ed25519.PrivateKey
@@ -37,6 +36,8 @@ func (c *Cosigner) Name() string { return c.key.Name }
 
 // KeyHash returns the cosigner's key ID.
 func (c *Cosigner) KeyHash() uint32 { return c.key.ID }
+
+func (c *Cosigner) verifierKey() VerifierKey { return c.key }
 
 // Sign cosigns a checkpoint text at the current time.
 func (c *Cosigner) Sign(text []byte) ([]byte, error) {
@@ -50,76 +51,35 @@ func (c *Cosigner) SignAt(text []byte, t time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("cosigning: timestamp %d is not after the epoch", ts)
 	}
 	sig := binary.BigEndian.AppendUint64(make([]byte, 0, CosignatureSize), uint64(ts))
-	return append(sig, signEd25519(c.priv, cosignedMessage(uint64(ts), text))...), nil
+	return append(sig, sign(c.priv, cosignedMessage(uint64(ts), text))...), nil
 }
+
+// Verifier returns the verifier of this cosigner's signatures.
+func (c *Cosigner) Verifier() *CosignatureVerifier { return newCosignatureVerifier(c.key) }
 
 // CosignatureVerifier verifies cosignature/v1 signatures of one witness.
+// Whether a timestamp is acceptable (not too far in the future) is the
+// caller's policy: Check returns it.
 type CosignatureVerifier struct {
-	key      VerifierKey
-	expanded *voi.ExpandedPublicKey
-	maxSkew  time.Duration // negative: no future check
-	now      func() time.Time
+	key VerifierKey
+	pub publicKey
 }
 
-// A CosignatureOption configures a CosignatureVerifier.
-type CosignatureOption func(*CosignatureVerifier)
-
-// WithMaxFutureSkew makes the verifier reject cosignatures whose timestamp is
-// more than d ahead of the clock (tlog-cosignature lets verifiers reject
-// timestamps in the future).
-func WithMaxFutureSkew(d time.Duration) CosignatureOption {
-	return func(v *CosignatureVerifier) { v.maxSkew = d }
-}
-
-// WithClock sets the clock used by WithMaxFutureSkew (default time.Now).
-func WithClock(now func() time.Time) CosignatureOption {
-	return func(v *CosignatureVerifier) { v.now = now }
-}
-
-// NewCosignatureVerifier parses a witness vkey of type 0x04 and returns its
-// verifier. By default timestamps in the future are accepted.
-func NewCosignatureVerifier(vkey string, opts ...CosignatureOption) (*CosignatureVerifier, error) {
+// NewCosignatureVerifier parses a witness vkey of type 0x04 and returns
+// its verifier.
+func NewCosignatureVerifier(vkey string) (*CosignatureVerifier, error) {
 	k, err := ParseVerifierKey(vkey)
 	if err != nil {
 		return nil, err
 	}
-	return CosignatureVerifierFor(k, opts...)
-}
-
-// CosignatureVerifierFor returns the verifier for a parsed witness key.
-func CosignatureVerifierFor(k VerifierKey, opts ...CosignatureOption) (*CosignatureVerifier, error) {
 	if k.Type != TypeCosignatureV1 {
 		return nil, fmt.Errorf("verifier key %q: signature type %s, want cosignature/v1 (0x04)", k.Name, typeName(k.Type))
 	}
-	return newCosignatureVerifier(k, opts...)
+	return newCosignatureVerifier(k), nil
 }
 
-func newCosignatureVerifier(k VerifierKey, opts ...CosignatureOption) (*CosignatureVerifier, error) {
-	x, err := expand(k.Public)
-	if err != nil {
-		return nil, fmt.Errorf("verifier key %q: %w", k.Name, err)
-	}
-	v := &CosignatureVerifier{key: k, expanded: x, maxSkew: -1, now: time.Now}
-	for _, o := range opts {
-		o(v)
-	}
-	return v, nil
-}
-
-// With returns a copy of the verifier with more options, sharing its
-// precomputed key.
-func (v *CosignatureVerifier) With(opts ...CosignatureOption) *CosignatureVerifier {
-	c := *v
-	for _, o := range opts {
-		o(&c)
-	}
-	return &c
-}
-
-// Verifier returns the verifier for this cosigner's signatures.
-func (c *Cosigner) Verifier() *CosignatureVerifier {
-	v, _ := newCosignatureVerifier(c.key) // the key is valid: it signs
-	return v
+func newCosignatureVerifier(k VerifierKey) *CosignatureVerifier {
+	return &CosignatureVerifier{key: k, pub: newPublicKey(k.Public)}
 }
 
 // Name returns the witness's key name.
@@ -131,26 +91,25 @@ func (v *CosignatureVerifier) KeyHash() uint32 { return v.key.ID }
 // Key returns the witness's parsed verifier key.
 func (v *CosignatureVerifier) Key() VerifierKey { return v.key }
 
+func (v *CosignatureVerifier) verifierKey() VerifierKey { return v.key }
+
 // Verify reports whether sig is a valid cosignature of text.
 func (v *CosignatureVerifier) Verify(text, sig []byte) bool {
-	return v.Check(text, sig) == nil
+	_, err := v.Check(text, sig)
+	return err == nil
 }
 
-// Check verifies a cosignature of text and says why it fails.
-func (v *CosignatureVerifier) Check(text, sig []byte) error {
+// Check verifies a cosignature of text and returns its timestamp, or says
+// why it does not verify.
+func (v *CosignatureVerifier) Check(text, sig []byte) (time.Time, error) {
 	t, err := CosignatureTime(sig)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
-	if !verifyEd25519(v.expanded, cosignedMessage(uint64(t.Unix()), text), sig[8:]) {
-		return errors.New("Ed25519 signature is invalid")
+	if !v.pub.verify(cosignedMessage(uint64(t.Unix()), text), sig[8:]) {
+		return time.Time{}, errors.New("Ed25519 signature is invalid")
 	}
-	if v.maxSkew >= 0 {
-		if ahead := t.Sub(v.now()); ahead > v.maxSkew {
-			return fmt.Errorf("timestamp %s is %s in the future (allowed skew %s)", t.UTC().Format(time.RFC3339), ahead.Round(time.Second), v.maxSkew)
-		}
-	}
-	return nil
+	return t, nil
 }
 
 // CosignatureTime returns the timestamp of a cosignature/v1 signature (the

@@ -1,3 +1,14 @@
+// Package note is treelog's one reading of c2sp.org/signed-note: every
+// party (log, witness, client, auditor) opens notes here, so all of them
+// reach the same verdict on the same bytes.
+//
+// Notes are parsed and verified by golang.org/x/mod/sumdb/note, whose
+// types this package re-exports. What x/mod lacks is added here and kept
+// small: a size bound, errors that name what is wrong (x/mod only says
+// "malformed note"), cosignature/v1 (c2sp.org/tlog-cosignature) with its
+// timestamp, witness keys of type 0x04, and an Ed25519 verifier that
+// precomputes the key yet accepts exactly what crypto/ed25519 accepts.
+// docs/conformance.md lists each deliberate difference from x/mod.
 package note
 
 import (
@@ -8,254 +19,143 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	xnote "golang.org/x/mod/sumdb/note"
 )
 
-// Limits on notes. Every party parses notes from the network, so both bound
-// the work one note can cause. The signed-note spec requires accepting at
-// least 16 signatures.
-const (
-	// MaxSize is the largest note accepted, in bytes. It is also the largest
-	// entry a tlog-tiles log can hold.
-	MaxSize = 65535
-	// MaxSignatures is the largest number of signature lines accepted.
-	MaxSignatures = 32
+// The note types are x/mod's, so that values pass to tessera and other
+// code written against golang.org/x/mod/sumdb/note unchanged.
+type (
+	// A Note is a text and its signatures.
+	Note = xnote.Note
+	// A Signature is one signature line: key name, key ID, base64.
+	Signature = xnote.Signature
+	// A Signer signs note texts.
+	Signer = xnote.Signer
+	// A Verifier verifies one key's signatures.
+	Verifier = xnote.Verifier
+	// UnverifiedNoteError is returned by Open when no signature is by a
+	// known key; the parsed note is inside.
+	UnverifiedNoteError = xnote.UnverifiedNoteError
+	// InvalidSignatureError is returned by Open when a signature by a
+	// known key does not verify; the whole note is rejected.
+	InvalidSignatureError = xnote.InvalidSignatureError
 )
+
+// MaxSize is the largest note accepted, in bytes: the largest entry a
+// tlog-tiles log holds. x/mod has no size bound; every party here parses
+// notes from the network, so one is needed.
+const MaxSize = 65535
+
+// MaxSignatures is the most signature lines x/mod accepts in a note.
+const MaxSignatures = 100
 
 // ErrMalformed is wrapped by every error about a note's syntax.
 var ErrMalformed = errors.New("malformed note")
-
-// A Signature is one signature line of a note.
-type Signature struct {
-	// Name is the key name.
-	Name string
-	// Hash is the key ID.
-	Hash uint32
-	// Sig is the signature, without the key ID prefix.
-	Sig []byte
-}
-
-// Line returns the signature line, "— <name> <base64(id || sig)>\n".
-func (s Signature) Line() string {
-	b := binary.BigEndian.AppendUint32(nil, s.Hash)
-	return "— " + s.Name + " " + base64.StdEncoding.EncodeToString(append(b, s.Sig...)) + "\n"
-}
-
-// A Note is a parsed signed note.
-type Note struct {
-	// Text is the note text, ending in a newline.
-	Text string
-	// Sigs are the signatures by known keys, all verified (after Open), or
-	// every signature (after Parse).
-	Sigs []Signature
-	// UnverifiedSigs are the signatures by keys Open was not given.
-	UnverifiedSigs []Signature
-}
-
-// Marshal returns the note with its signatures, verified ones first.
-func (n *Note) Marshal() []byte {
-	var b bytes.Buffer
-	b.WriteString(n.Text)
-	b.WriteString("\n")
-	for _, s := range n.Sigs {
-		b.WriteString(s.Line())
-	}
-	for _, s := range n.UnverifiedSigs {
-		b.WriteString(s.Line())
-	}
-	return b.Bytes()
-}
 
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
 
-// CheckText reports whether text can be the text of a signed note: non-empty
-// valid UTF-8 ending in a newline, with no control characters but newlines.
-func CheckText(text string) error {
-	if text == "" || text[len(text)-1] != '\n' {
-		return malformed("text does not end in a newline")
-	}
-	return checkChars(text, 1)
-}
-
-// checkChars checks UTF-8 validity and control characters, naming the line.
-func checkChars(s string, firstLine int) error {
-	line := firstLine
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			return malformed("line %d is not valid UTF-8", line)
-		case r == '\n':
-			line++
-		case r < 0x20:
-			return malformed("line %d contains control character 0x%02x", line, r)
-		}
-	}
-	return nil
-}
-
-// Parse splits a signed note into its text and signature lines without
-// verifying any signature. Every signature is returned in Sigs.
-func Parse(msg []byte) (*Note, error) {
+// Open parses a signed note and verifies its signatures by the known
+// verifiers, as x/mod's note.Open does: signatures by other keys are kept
+// in UnverifiedSigs; a bad signature by a known key rejects the note
+// (*InvalidSignatureError); a note with no signature by a known key is an
+// *UnverifiedNoteError. A syntax error wraps ErrMalformed and names the
+// line at fault.
+func Open(msg []byte, known ...Verifier) (*Note, error) {
 	if len(msg) > MaxSize {
 		return nil, malformed("note is %d bytes, over the limit of %d", len(msg), MaxSize)
 	}
-	s := string(msg)
-	if err := checkChars(s, 1); err != nil {
-		return nil, err
-	}
-	// The text is separated from the signatures by the last empty line.
-	split := strings.LastIndex(s, "\n\n")
-	if split < 0 {
-		return nil, malformed("no blank line separates the text from the signatures")
-	}
-	text, sigs := s[:split+1], s[split+2:]
-	textLines := strings.Count(text, "\n")
-	if sigs == "" {
-		return nil, malformed("no signature lines after the blank line (line %d)", textLines+1)
-	}
-	if !strings.HasSuffix(sigs, "\n") {
-		return nil, malformed("last signature line does not end in a newline")
-	}
-	n := &Note{Text: text}
-	lines := strings.Split(sigs[:len(sigs)-1], "\n")
-	if len(lines) > MaxSignatures {
-		return nil, malformed("%d signature lines, over the limit of %d", len(lines), MaxSignatures)
-	}
-	for i, line := range lines {
-		lineNo := textLines + 2 + i
-		sig, err := parseSigLine(line)
-		if err != nil {
-			return nil, malformed("line %d: %v", lineNo, err)
-		}
-		n.Sigs = append(n.Sigs, sig)
-	}
-	return n, nil
-}
-
-func parseSigLine(line string) (Signature, error) {
-	rest, ok := strings.CutPrefix(line, "— ")
-	if !ok {
-		return Signature{}, errors.New("signature line does not start with \"— \"")
-	}
-	name, b64, ok := strings.Cut(rest, " ")
-	if !ok {
-		return Signature{}, errors.New("signature line has no space between key name and signature")
-	}
-	if err := checkName(name); err != nil {
-		return Signature{}, err
-	}
-	raw, err := base64.StdEncoding.Strict().DecodeString(b64)
-	if err != nil {
-		return Signature{}, fmt.Errorf("signature by %q is not base64", name)
-	}
-	if len(raw) < 5 {
-		return Signature{}, fmt.Errorf("signature by %q is %d bytes, too short for a key ID and a signature", name, len(raw))
-	}
-	return Signature{Name: name, Hash: binary.BigEndian.Uint32(raw), Sig: raw[4:]}, nil
-}
-
-// UnverifiedError is returned by Open when no signature is by a known key.
-type UnverifiedError struct {
-	// Note is the parsed note, all of whose signatures are in UnverifiedSigs.
-	Note *Note
-}
-
-func (e *UnverifiedError) Error() string {
-	names := make([]string, 0, len(e.Note.UnverifiedSigs))
-	for _, s := range e.Note.UnverifiedSigs {
-		names = append(names, fmt.Sprintf("%s+%08x", s.Name, s.Hash))
-	}
-	return fmt.Sprintf("note has no signature by a known key (signed by: %s)", strings.Join(names, ", "))
-}
-
-// InvalidSignatureError is returned by Open when a signature line names a
-// known key but the signature does not verify; the whole note is rejected,
-// as c2sp.org/signed-note recommends.
-type InvalidSignatureError struct {
-	Name string
-	Hash uint32
-	// Err says why, when the verifier could tell (a cosignature timestamp
-	// out of range, for one); nil for a plain bad signature.
-	Err error
-}
-
-func (e *InvalidSignatureError) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("signature by %s+%08x does not verify: %v", e.Name, e.Hash, e.Err)
-	}
-	return fmt.Sprintf("signature by %s+%08x does not verify", e.Name, e.Hash)
-}
-
-func (e *InvalidSignatureError) Unwrap() error { return e.Err }
-
-// checker is implemented by verifiers that can say why a signature fails.
-type checker interface {
-	Check(msg, sig []byte) error
-}
-
-// VerifySignature checks one signature with v, returning nil or an error
-// that says why it does not verify.
-func VerifySignature(v Verifier, msg []byte, s Signature) error {
-	if s.Name != v.Name() || s.Hash != v.KeyHash() {
-		return fmt.Errorf("signature by %s+%08x is not by key %s+%08x", s.Name, s.Hash, v.Name(), v.KeyHash())
-	}
-	if c, ok := v.(checker); ok {
-		if err := c.Check(msg, s.Sig); err != nil {
-			return &InvalidSignatureError{Name: s.Name, Hash: s.Hash, Err: err}
-		}
-		return nil
-	}
-	if !v.Verify(msg, s.Sig) {
-		return &InvalidSignatureError{Name: s.Name, Hash: s.Hash}
-	}
-	return nil
-}
-
-// Open parses a signed note and verifies its signatures by the known
-// verifiers. Signatures by other keys are kept in UnverifiedSigs. Open fails
-// if a signature by a known key does not verify, or if none is by a known key.
-func Open(msg []byte, known ...Verifier) (*Note, error) {
-	n, err := Parse(msg)
+	list, err := verifierList(known)
 	if err != nil {
 		return nil, err
 	}
-	return n, n.verify(known)
+	n, err := xnote.Open(msg, list)
+	if err == nil {
+		return n, nil
+	}
+	var ue *UnverifiedNoteError
+	if errors.As(err, &ue) {
+		return nil, &explained{fmt.Sprintf("note has no signature by a known key (signed by: %s)", keyNames(ue.Note.UnverifiedSigs)), err}
+	}
+	var ie *InvalidSignatureError
+	if errors.As(err, &ie) {
+		return nil, &explained{fmt.Sprintf("signature by %s+%08x does not verify", ie.Name, ie.Hash), err}
+	}
+	// The rest of x/mod's errors are about syntax (our verifier list is
+	// never ambiguous and returns the verifier asked for): say which rule.
+	if d := diagnose(msg); d != nil {
+		return nil, d
+	}
+	return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 }
 
-func (n *Note) verify(known []Verifier) error {
-	all := n.Sigs
-	n.Sigs = nil
-	text := []byte(n.Text)
-	for _, s := range all {
-		v := find(known, s.Name, s.Hash)
-		if v == nil {
-			n.UnverifiedSigs = append(n.UnverifiedSigs, s)
-			continue
-		}
-		if err := VerifySignature(v, text, s); err != nil {
-			return err
-		}
-		n.Sigs = append(n.Sigs, s)
-	}
-	if len(n.Sigs) == 0 {
-		return &UnverifiedError{Note: n}
-	}
-	return nil
+// explained is one of x/mod's errors with a message that says more; it
+// unwraps to x/mod's error for errors.As.
+type explained struct {
+	msg string
+	err error
 }
 
-func find(known []Verifier, name string, id uint32) Verifier {
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }
+
+// keyNames lists the keys of signature lines, "name+id, ...".
+func keyNames(sigs []Signature) string {
+	names := make([]string, len(sigs))
+	for i, s := range sigs {
+		names[i] = fmt.Sprintf("%s+%08x", s.Name, s.Hash)
+	}
+	return strings.Join(names, ", ")
+}
+
+// verifierList builds x/mod's verifier list. The same key given twice is
+// kept once; two different keys with one name and key ID are an error.
+func verifierList(known []Verifier) (xnote.Verifiers, error) {
+	type id struct {
+		name string
+		hash uint32
+	}
+	seen := map[id]Verifier{}
+	var list []Verifier
 	for _, v := range known {
-		if v.KeyHash() == id && v.Name() == name {
-			return v
+		k := id{v.Name(), v.KeyHash()}
+		if prev, ok := seen[k]; ok {
+			if sameKey(prev, v) {
+				continue
+			}
+			return nil, fmt.Errorf("two different keys are named %s+%08x", v.Name(), v.KeyHash())
 		}
+		seen[k] = v
+		list = append(list, v)
 	}
-	return nil
+	return xnote.VerifierList(list...), nil
 }
 
-// Sign signs text with every signer and returns the signed note. Existing
-// signatures can be kept by passing a parsed note's text and appending its
-// signature lines with AppendSignatures.
+// sameKey reports whether two verifiers hold the same key, where this
+// package made them; others are compared by identity.
+func sameKey(a, b Verifier) bool {
+	ka, oka := a.(keyed)
+	kb, okb := b.(keyed)
+	if oka && okb {
+		return ka.verifierKey().String() == kb.verifierKey().String()
+	}
+	return a == b
+}
+
+// Parse parses a signed note without verifying any signature: every
+// signature is in UnverifiedSigs. Identical signature lines are kept once.
+func Parse(msg []byte) (*Note, error) {
+	_, err := Open(msg)
+	var ue *UnverifiedNoteError
+	if errors.As(err, &ue) {
+		return ue.Note, nil
+	}
+	return nil, err
+}
+
+// Sign signs text with every signer and returns the signed note.
 func Sign(text string, signers ...Signer) ([]byte, error) {
 	if err := CheckText(text); err != nil {
 		return nil, err
@@ -263,39 +163,67 @@ func Sign(text string, signers ...Signer) ([]byte, error) {
 	if len(signers) == 0 {
 		return nil, errors.New("signing note: no signers")
 	}
-	n := &Note{Text: text}
 	for _, s := range signers {
 		if err := checkName(s.Name()); err != nil {
 			return nil, fmt.Errorf("signing note: %w", err)
 		}
-		sig, err := s.Sign([]byte(text))
-		if err != nil {
-			return nil, fmt.Errorf("signing note with %s: %w", s.Name(), err)
-		}
-		n.Sigs = append(n.Sigs, Signature{Name: s.Name(), Hash: s.KeyHash(), Sig: sig})
 	}
-	out := n.Marshal()
+	out, err := xnote.Sign(&Note{Text: text}, signers...)
+	if err != nil {
+		return nil, fmt.Errorf("signing note: %w", err)
+	}
 	if len(out) > MaxSize {
 		return nil, fmt.Errorf("signing note: signed note is %d bytes, over the limit of %d", len(out), MaxSize)
 	}
 	return out, nil
 }
 
+// CheckText reports whether text can be the text of a signed note: valid
+// UTF-8 ending in a newline, with no control characters but newlines.
+func CheckText(text string) error {
+	if text == "" || text[len(text)-1] != '\n' {
+		return malformed("text does not end in a newline")
+	}
+	return checkChars([]byte(text))
+}
+
+// NewSignature returns the signature line value for a raw signature (the
+// bytes after the key ID) by key name and ID.
+func NewSignature(name string, id uint32, sig []byte) Signature {
+	b := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(sig)), id)
+	return Signature{Name: name, Hash: id, Base64: base64.StdEncoding.EncodeToString(append(b, sig...))}
+}
+
+// SignatureBytes returns the raw signature of a signature line: its bytes
+// after the key ID.
+func SignatureBytes(s Signature) ([]byte, error) {
+	raw, err := base64.StdEncoding.DecodeString(s.Base64)
+	if err != nil || len(raw) < 5 {
+		return nil, fmt.Errorf("signature by %s+%08x is not base64 of a key ID and a signature", s.Name, s.Hash)
+	}
+	return raw[4:], nil
+}
+
+// SignatureLine returns the signature line, "— <name> <base64>\n".
+func SignatureLine(s Signature) string {
+	return "— " + s.Name + " " + s.Base64 + "\n"
+}
+
 // AppendSignatures adds signature lines to a signed note, skipping any line
-// the note already carries, and returns the new note. It checks the result
-// parses, but verifies nothing.
+// the note already carries, and returns the new note. It checks that the
+// result parses, but verifies nothing.
 func AppendSignatures(msg []byte, sigs ...Signature) ([]byte, error) {
-	n, err := Parse(msg)
-	if err != nil {
+	if _, err := Parse(msg); err != nil {
 		return nil, err
 	}
 	have := map[string]bool{}
-	for _, s := range n.Sigs {
-		have[s.Line()] = true
+	block := msg[bytes.LastIndex(msg, []byte("\n\n"))+2:]
+	for _, l := range strings.SplitAfter(string(block), "\n") {
+		have[l] = true
 	}
-	out := append([]byte(nil), msg...)
+	out := bytes.Clone(msg)
 	for _, s := range sigs {
-		if l := s.Line(); !have[l] {
+		if l := SignatureLine(s); !have[l] {
 			have[l] = true
 			out = append(out, l...)
 		}
@@ -304,4 +232,38 @@ func AppendSignatures(msg []byte, sigs ...Signature) ([]byte, error) {
 		return nil, fmt.Errorf("adding signatures: %w", err)
 	}
 	return out, nil
+}
+
+// checkChars checks UTF-8 validity and control characters as x/mod does,
+// naming the line.
+func checkChars(b []byte) error {
+	line := 1
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return malformed("line %d is not valid UTF-8", line)
+		case r == '\n':
+			line++
+		case r < 0x20:
+			return malformed("line %d contains control character 0x%02x", line, r)
+		}
+		i += size
+	}
+	return nil
+}
+
+// Marshal returns the signed note: its text, a blank line, then the
+// verified and the unverified signature lines.
+func Marshal(n *Note) []byte {
+	var b bytes.Buffer
+	b.WriteString(n.Text)
+	b.WriteString("\n")
+	for _, s := range n.Sigs {
+		b.WriteString(SignatureLine(s))
+	}
+	for _, s := range n.UnverifiedSigs {
+		b.WriteString(SignatureLine(s))
+	}
+	return b.Bytes()
 }

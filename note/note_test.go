@@ -25,7 +25,7 @@ func TestSpecExample(t *testing.T) {
 	if n.Text != "This is an example message.\n" || len(n.Sigs) != 1 {
 		t.Fatalf("got text %q, %d sigs", n.Text, len(n.Sigs))
 	}
-	if got := string(n.Marshal()); got != specNote {
+	if got := string(Marshal(n)); got != specNote {
 		t.Errorf("Marshal changed the note:\n%s", got)
 	}
 	// One flipped bit in the text must fail.
@@ -69,9 +69,8 @@ func TestGenerateRoundTrip(t *testing.T) {
 		}
 	}
 	// The same seed with two types must give two key IDs.
-	skey, _, _ := GenerateKey(nil, "n", TypeEd25519)
-	s1, _ := NewSigner(skey)
-	k := s1.(*ed25519Signer).key
+	_, vkey, _ := GenerateKey(nil, "n", TypeEd25519)
+	k, _ := ParseVerifierKey(vkey)
 	if KeyID("n", TypeEd25519, k.Public) == KeyID("n", TypeCosignatureV1, k.Public) {
 		t.Error("key IDs of the two types collide")
 	}
@@ -82,11 +81,10 @@ func TestKeyRejections(t *testing.T) {
 	name, rest, _ := strings.Cut(good, "+")
 	id, key, _ := strings.Cut(rest, "+")
 	for _, tc := range []struct{ vkey, want string }{
-		{"", "want <name>+<hex id>+<base64 key>"},
-		{name + "+" + id, "want <name>+<hex id>+<base64 key>"},
+		{"", "key name is empty"},
+		{name + "+" + id, "not base64"},
 		{"+" + rest, "key name is empty"},
 		{"a b+" + rest, "contains a space"},
-		{name + "+" + strings.ToUpper(id) + "+" + key, "lowercase hex"},
 		{name + "+1234+" + key, "not 8 hex digits"},
 		{name + "+" + id + "+!!!", "not base64"},
 		{name + "+00000000+" + key, "does not match the key"},
@@ -98,6 +96,10 @@ func TestKeyRejections(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseVerifierKey(%q) = %v, want error containing %q", tc.vkey, err, tc.want)
 		}
+	}
+	// x/mod's rules, not stricter ones: upper-case hex in the key ID.
+	if _, err := ParseVerifierKey(name + "+" + strings.ToUpper(id) + "+" + key); err != nil {
+		t.Errorf("upper-case key ID refused: %v", err)
 	}
 	for _, skey := range []string{"", "PRIVATE+KEY+n+00000000+AA==", "PRIVATE+KEY+n+zz+AA==", "KEY+n"} {
 		if _, err := NewSigner(skey); err == nil {
@@ -121,12 +123,12 @@ func TestParseRejections(t *testing.T) {
 		{"te\x01xt\n\n" + sig, "line 1 contains control character 0x01"},
 		{"a\nb\xff\n\n" + sig, "line 2 is not valid UTF-8"},
 		{"a\r\n\n" + sig, "control character 0x0d"},
-		{"text\n\n- example.com/foo AAAAAAAA\n", "does not start with"},
-		{"text\n\n— example.com/foo\n", "no space"},
+		{"text\n\n- example.com/foo AAAAAAAA\n", "line 3: signature line does not start with"},
+		{"text\n\n— example.com/foo\n", "is empty"},
 		{"text\n\n— example.com/foo !!!!\n", "not base64"},
 		{"text\n\n— example.com/foo AAAA\n", "too short"},
 		{"text\n\n— a+b AAAAAAAA\n", "contains '+'"},
-		{"text\n\n" + strings.Repeat(sig, MaxSignatures+1), "over the limit of 32"},
+		{"text\n\n" + strings.Repeat(sig, MaxSignatures+1), "more than 100 signature lines"},
 		{strings.Repeat("x", MaxSize) + "\n\n" + sig, "over the limit of 65535"},
 	} {
 		_, err := Parse([]byte(tc.msg))
@@ -139,9 +141,18 @@ func TestParseRejections(t *testing.T) {
 	if err != nil || n.Text != "a\n\nb\n" {
 		t.Errorf("text with a blank line: %v, %q", err, n.Text)
 	}
-	// Exactly MaxSignatures is fine.
-	if _, err := Parse([]byte("text\n\n" + strings.Repeat(sig, MaxSignatures))); err != nil {
-		t.Errorf("%d signatures rejected: %v", MaxSignatures, err)
+	// Exactly MaxSignatures is fine, and identical lines count once.
+	n, err = Parse([]byte("text\n\n" + strings.Repeat(sig, MaxSignatures)))
+	if err != nil || len(n.UnverifiedSigs) != 1 {
+		t.Errorf("%d identical signatures: %v", MaxSignatures, err)
+	}
+	// DEL is allowed in key names (x/mod's rule), and a line by an unknown
+	// key need only be standard, not strict, base64.
+	if _, err := Parse([]byte("text\n\n— a\x7fb AAAAAAAA\n")); err != nil {
+		t.Errorf("DEL in a key name: %v", err)
+	}
+	if _, err := Parse([]byte("text\n\n— ab AAAAAAAB\n")); err != nil {
+		t.Errorf("non-strict base64 by an unknown key: %v", err)
 	}
 }
 
@@ -161,32 +172,43 @@ func TestOpenSemantics(t *testing.T) {
 	if err != nil || len(n.Sigs) != 1 || len(n.UnverifiedSigs) != 1 {
 		t.Fatalf("Open with one known key: %v, %d verified, %d unverified", err, len(n.Sigs), len(n.UnverifiedSigs))
 	}
-	// No known key: UnverifiedError.
+	// No known key: UnverifiedNoteError.
 	_, vkC, _ := GenerateKey(nil, "c.example", TypeEd25519)
 	vC, _ := NewVerifier(vkC)
-	if _, err := Open(msg, vC); !errors.As(err, new(*UnverifiedError)) {
+	if _, err := Open(msg, vC); !errors.As(err, new(*UnverifiedNoteError)) {
 		t.Errorf("no known key: got %v", err)
 	}
 	// A known key whose signature fails rejects the whole note, even if
 	// another known key verified.
 	other, _ := Sign("other\n", sB)
 	on, _ := Parse(other)
-	forged := append(append([]byte{}, msg...), on.Sigs[0].Line()...)
+	forged := append(append([]byte{}, "hello\n\n"...), SignatureLine(on.UnverifiedSigs[0])...)
+	forged = append(forged, SignatureLine(n.Sigs[0])...)
 	if _, err := Open(forged, vA, vB); !errors.As(err, new(*InvalidSignatureError)) {
-		t.Errorf("forged second signature: got %v", err)
+		t.Errorf("forged signature: got %v", err)
+	}
+	// A second signature line by a known key is not verified or kept
+	// (x/mod's rule): the first one counts.
+	dup := append(append([]byte{}, msg...), SignatureLine(on.UnverifiedSigs[0])...)
+	if n, err := Open(dup, vB); err != nil || len(n.Sigs) != 1 {
+		t.Errorf("duplicate line by a known key: %v", err)
 	}
 	// A key with the same name but another ID is an unknown key.
 	_, vkA2, _ := GenerateKey(nil, "a.example", TypeEd25519)
 	vA2, _ := NewVerifier(vkA2)
-	if _, err := Open(msg, vA2); !errors.As(err, new(*UnverifiedError)) {
+	if _, err := Open(msg, vA2); !errors.As(err, new(*UnverifiedNoteError)) {
 		t.Errorf("same name, other ID: got %v", err)
 	}
+	// The same key given twice is fine.
+	if _, err := Open(msg, vA, vA); err != nil {
+		t.Errorf("same verifier twice: %v", err)
+	}
 	// AppendSignatures adds once.
-	m2, err := AppendSignatures(msg, on.Sigs[0], on.Sigs[0])
+	m2, err := AppendSignatures(msg, on.UnverifiedSigs[0], on.UnverifiedSigs[0])
 	if err != nil || strings.Count(string(m2), "— b.example") != 2 {
 		t.Errorf("AppendSignatures: %v\n%s", err, m2)
 	}
-	m3, _ := AppendSignatures(msg, Signature{Name: "a.example", Hash: vA.KeyHash(), Sig: n.Sigs[0].Sig})
+	m3, _ := AppendSignatures(msg, n.Sigs[0])
 	if string(m3) != string(msg) {
 		t.Error("AppendSignatures duplicated an existing line")
 	}
@@ -205,14 +227,14 @@ func TestSignRejections(t *testing.T) {
 	}
 }
 
-// Signatures are the bytes crypto/ed25519 makes (Ed25519 is deterministic),
-// whichever implementation signs.
+// Cosignatures are the bytes crypto/ed25519 makes (Ed25519 is
+// deterministic), although curve25519-voi signs them.
 func TestSignMatchesStdlib(t *testing.T) {
-	skey, _, _ := GenerateKey(nil, "k", TypeEd25519)
+	skey, _, _ := GenerateKey(nil, "k", TypeCosignatureV1)
 	s, _ := NewSigner(skey)
+	c := s.(*Cosigner)
 	msg := []byte("some text\n")
-	got, _ := s.Sign(msg)
-	if want := stded25519.Sign(s.(*ed25519Signer).priv, msg); string(got) != string(want) {
+	if got, want := sign(c.priv, msg), stded25519.Sign(c.priv, msg); string(got) != string(want) {
 		t.Error("signature differs from crypto/ed25519's")
 	}
 }

@@ -118,7 +118,7 @@ func Parse(data []byte) (*Policy, error) {
 				return nil, errf("more than %d witnesses", MaxWitnesses)
 			}
 			witnessKeys[string(k.Public)] = l.no
-			cv, err := note.CosignatureVerifierFor(k)
+			cv, err := note.NewCosignatureVerifier(f[2])
 			if err != nil {
 				return nil, errf("%v", err)
 			}

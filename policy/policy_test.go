@@ -79,7 +79,7 @@ func cosign(t testing.TB, lg testLog, ws map[string]testWitness, at time.Time, n
 		if err != nil {
 			t.Fatal(err)
 		}
-		msg, err = note.AppendSignatures(msg, note.Signature{Name: w.c.Name(), Hash: w.c.KeyHash(), Sig: sig})
+		msg, err = note.AppendSignatures(msg, note.NewSignature(w.c.Name(), w.c.KeyHash(), sig))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,10 +142,10 @@ func TestQuorumTimeAndFailures(t *testing.T) {
 	other := cosign(t, lg, ws, at, "X2")
 	on, _ := note.Parse(other)
 	on2, _ := note.Parse(msg)
-	forged := on.Sigs[1]
-	forged.Sig = append([]byte{}, forged.Sig...)
-	forged.Sig[20] ^= 1
-	msg, _ = note.AppendSignatures([]byte(on2.Text+"\n"+on2.Sigs[0].Line()+on2.Sigs[1].Line()+on2.Sigs[2].Line()), forged)
+	raw, _ := note.SignatureBytes(on.UnverifiedSigs[1])
+	raw[20] ^= 1
+	forged := note.NewSignature(on.UnverifiedSigs[1].Name, on.UnverifiedSigs[1].Hash, raw)
+	msg, _ = note.AppendSignatures(note.Marshal(on2), forged)
 	r, err = p.Verify(msg)
 	if _, isQ := err.(*QuorumError); !isQ || len(r.Failed) != 1 || r.Failed[0].Witness.Name != "X2" {
 		t.Fatalf("forged cosignature: %v", err)
@@ -276,7 +276,9 @@ func TestPublishers(t *testing.T) {
 		{"publisher o\n", "line 1: want \"publisher <origin> <vkey>\""},
 		{"publisher o " + a.vkey + " x\n", "want \"publisher"},
 		{"log " + a.vkey + "\n", "unknown keyword \"log\""},
-		{"publisher a+b " + a.vkey + "\n", "not a valid name"},
+		{"publisher a+b " + a.vkey + "\n", "only printable ASCII without spaces or '+'"},
+		// The one origin rule: MetaManifests name only ASCII origins.
+		{"publisher gentoo.örg/tree " + a.vkey + "\n", "only printable ASCII without spaces or '+'"},
 		{"publisher o " + w.vkey + "\n", "signature type 0x04"},
 		{"publisher o garbage\n", "line 1: verifier key"},
 		{"publisher o " + a.vkey + "\r\n", "control character 0x0d"},

@@ -20,6 +20,7 @@ type proofFixture struct {
 	tree    *testonly.Tree
 	entries [][]byte
 	cp      []byte
+	lg      testLog
 }
 
 func newProofFixture(t testing.TB, n int) *proofFixture {
@@ -33,7 +34,7 @@ func newProofFixture(t testing.TB, n int) *proofFixture {
 		t.Fatal(err)
 	}
 	tree := testonly.New(rfc6962.DefaultHasher)
-	f := &proofFixture{p: p, tree: tree}
+	f := &proofFixture{p: p, tree: tree, lg: lg}
 	for i := 0; i < n; i++ {
 		e := []byte(fmt.Sprintf("entry %d", i))
 		f.entries = append(f.entries, e)
@@ -48,7 +49,7 @@ func newProofFixture(t testing.TB, n int) *proofFixture {
 	nt, _ := note.Parse(msg)
 	for _, name := range []string{"w1", "w2", "w3"} {
 		sig, _ := ws[name].c.SignAt([]byte(nt.Text), time.Unix(1_700_000_000, 0))
-		msg, _ = note.AppendSignatures(msg, note.Signature{Name: ws[name].c.Name(), Hash: ws[name].c.KeyHash(), Sig: sig})
+		msg, _ = note.AppendSignatures(msg, note.NewSignature(ws[name].c.Name(), ws[name].c.KeyHash(), sig))
 	}
 	f.cp = msg
 	return f
@@ -96,6 +97,22 @@ func TestVerifyProof(t *testing.T) {
 	short := lines[0] + "\n" + lines[1] + "\n" + lines[3]
 	if _, err := f.p.VerifyProof([]byte(short), f.entries[5]); err == nil {
 		t.Error("truncated path accepted")
+	}
+	// A checkpoint that is not a signed note is malformed, and says where.
+	head := string(pr[:strings.Index(string(pr), "\n\n")+2])
+	badSize, err := note.Sign("example.org/log\n01\nAAAA\n", f.lg.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ cp, want string }{
+		{"example.org/log\n1\n", "no blank line"},
+		{"example.org/log\n1\nAAAA\n\n— example.org/log AAAA!AAA\n", "line 5: signature by \"example.org/log\" is not base64"},
+		{string(badSize), "line 2: tree size"},
+	} {
+		_, err := f.p.VerifyProof([]byte(head+tc.cp), f.entries[5])
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("checkpoint %q: %v, want error containing %q", tc.cp, err, tc.want)
+		}
 	}
 	// A policy needing all three witnesses rejects when one is stripped.
 	stripped := string(pr[:strings.LastIndex(string(pr[:len(pr)-1]), "\n")+1])

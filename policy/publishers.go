@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"treelog/metamanifest"
 	"treelog/note"
 )
 
@@ -40,8 +41,8 @@ func ParsePublishers(data []byte) (*Publishers, error) {
 			return nil, errf("want \"publisher <origin> <vkey>\"")
 		}
 		origin := f[1]
-		if !note.ValidName(origin) {
-			return nil, errf("origin %q is not a valid name (no spaces, no '+')", trim(origin))
+		if err := metamanifest.CheckOrigin(origin); err != nil {
+			return nil, errf("%v", err)
 		}
 		k, err := parseKey(f[2], note.TypeEd25519, "publisher")
 		if err != nil {

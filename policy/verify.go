@@ -142,10 +142,6 @@ func (p *Policy) Verify(msg []byte, opts ...VerifyOption) (*Result, error) {
 	}
 	r := &Result{Checkpoint: cp, Log: lg, policy: p}
 	text := []byte(cp.Note.Text)
-	copts := []note.CosignatureOption{note.WithClock(cfg.now)}
-	if cfg.skew >= 0 {
-		copts = append(copts, note.WithMaxFutureSkew(cfg.skew))
-	}
 	best := map[*Witness]int{}
 	failed := map[*Witness]error{}
 	for _, s := range cp.Note.UnverifiedSigs {
@@ -153,11 +149,11 @@ func (p *Policy) Verify(msg []byte, opts ...VerifyOption) (*Result, error) {
 		if w == nil {
 			continue
 		}
-		if err := note.VerifySignature(w.verifier.With(copts...), text, s); err != nil {
+		t, err := cfg.checkCosignature(w, text, s)
+		if err != nil {
 			failed[w] = err
 			continue
 		}
-		t, _ := note.CosignatureTime(s.Sig)
 		if i, ok := best[w]; ok {
 			if t.After(r.Cosigned[i].Time) {
 				r.Cosigned[i] = Cosignature{Witness: w, Time: t, Sig: s}
@@ -186,6 +182,25 @@ func (p *Policy) Verify(msg []byte, opts ...VerifyOption) (*Result, error) {
 		return r, &QuorumError{Result: r}
 	}
 	return r, nil
+}
+
+// checkCosignature verifies a witness's cosignature line and returns its
+// timestamp, refusing one further in the future than the allowed skew.
+func (c verifyConfig) checkCosignature(w *Witness, text []byte, s note.Signature) (time.Time, error) {
+	raw, err := note.SignatureBytes(s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := w.verifier.Check(text, raw)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("cosignature by %s+%08x does not verify: %w", s.Name, s.Hash, err)
+	}
+	if c.skew >= 0 {
+		if ahead := t.Sub(c.now()); ahead > c.skew {
+			return time.Time{}, fmt.Errorf("cosignature by %s+%08x: timestamp %s is %s in the future (allowed skew %s)", s.Name, s.Hash, t.UTC().Format(time.RFC3339), ahead.Round(time.Second), c.skew)
+		}
+	}
+	return t, nil
 }
 
 func (p *Policy) witnessByKey(name string, id uint32) *Witness {

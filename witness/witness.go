@@ -115,18 +115,24 @@ func (w *Witness) AddCheckpoint(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, _ := note.Parse(req.Checkpoint)
+	origin, err := checkpoint.Origin(req.Checkpoint)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "%v", err)
+	}
+	lg, ok := w.store.Log(origin)
+	if !ok || lg.Disabled {
+		return nil, errorf(http.StatusNotFound, "unknown log origin %q", trim(origin))
+	}
+	n, err := note.Open(req.Checkpoint, lg.verifier)
+	if errors.Is(err, note.ErrMalformed) {
+		return nil, errorf(http.StatusBadRequest, "checkpoint: %v", err)
+	}
+	if err != nil {
+		return nil, errorf(http.StatusForbidden, "checkpoint for %q: %v", origin, err)
+	}
 	cp, cpErr := checkpoint.ParseText(n.Text)
 	if cpErr != nil && !errors.Is(cpErr, checkpoint.ErrEmptyRoot) {
 		return nil, errorf(http.StatusBadRequest, "%v", cpErr)
-	}
-	lg, ok := w.store.Log(cp.Origin)
-	if !ok || lg.Disabled {
-		return nil, errorf(http.StatusNotFound, "unknown log origin %q", trim(cp.Origin))
-	}
-	verified, err := note.Open(req.Checkpoint, lg.verifier)
-	if err != nil {
-		return nil, errorf(http.StatusForbidden, "checkpoint for %q: %v", cp.Origin, err)
 	}
 	if !w.allow(cp.Origin) {
 		return nil, errorf(http.StatusTooManyRequests, "rate limit for log %q exceeded", cp.Origin)
@@ -178,15 +184,15 @@ func (w *Witness) AddCheckpoint(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, errorf(http.StatusInternalServerError, "cosigning: %v", err)
 	}
-	cosig := note.Signature{Name: w.signer.Name(), Hash: w.signer.KeyHash(), Sig: sig}
+	cosig := note.NewSignature(w.signer.Name(), w.signer.KeyHash(), sig)
 	// Keep only signatures this witness verified: the log's and its own.
-	stored := &note.Note{Text: verified.Text, Sigs: append(append([]note.Signature{}, verified.Sigs...), cosig)}
-	if err := w.store.setState(cp.Origin, cp.Size, cp.Hash, stored.Marshal(), at); err != nil {
+	stored := note.Marshal(&note.Note{Text: n.Text, Sigs: append(append([]note.Signature{}, n.Sigs...), cosig)})
+	if err := w.store.setState(cp.Origin, cp.Size, cp.Hash, stored, at); err != nil {
 		w.log.Error("storing a cosigned checkpoint failed", "origin", cp.Origin, "size", cp.Size, "err", err)
 		return nil, errorf(http.StatusInternalServerError, "storing the checkpoint failed")
 	}
 	w.log.Debug("cosigned", "origin", cp.Origin, "size", cp.Size, "old", req.Old)
-	return []byte(cosig.Line()), nil
+	return []byte(note.SignatureLine(cosig)), nil
 }
 
 // keepEvidence stores a signed checkpoint that conflicts with the cosigned

@@ -176,8 +176,8 @@ func TestStatusCodes(t *testing.T) {
 				v, _ := note.NewCosignatureVerifier(f.vkey)
 				n, _ := note.Parse(f.log.Checkpoint(after.Size))
 				for _, line := range strings.SplitAfter(strings.TrimSuffix(body, "\n"), "\n") {
-					sn, err := note.Parse([]byte(n.Text + "\n" + line + "\n"))
-					if err != nil || note.VerifySignature(v, []byte(n.Text), sn.Sigs[0]) != nil {
+					_, err := note.Open([]byte(n.Text+"\n"+line+"\n"), v)
+					if err != nil {
 						t.Errorf("reply line %q is not a valid cosignature: %v", line, err)
 					}
 				}
@@ -204,7 +204,8 @@ func TestRecosignFreshTimestamp(t *testing.T) {
 	s2 := f.add(t, 5, 5)
 	ts := func(line []byte) time.Time {
 		n, _ := note.Parse(append([]byte("x\n\n"), line...))
-		tm, _ := note.CosignatureTime(n.Sigs[0].Sig)
+		raw, _ := note.SignatureBytes(n.UnverifiedSigs[0])
+		tm, _ := note.CosignatureTime(raw)
 		return tm
 	}
 	if d := ts(s2).Sub(ts(s1)); d != time.Hour {
@@ -255,9 +256,9 @@ func TestOnlyVerifiedSignaturesStored(t *testing.T) {
 	f.log.Grow(5)
 	body := f.log.WitnessRequest(0, 5)
 	// A forged cosignature by a "witness" and a junk signature ride along.
-	forged := note.Signature{Name: "witness.example/w1", Hash: 0x01020304, Sig: make([]byte, 72)}
-	junk := note.Signature{Name: "someone.else", Hash: 7, Sig: []byte("junk signature bytes")}
-	body = append(body, []byte(forged.Line()+junk.Line())...)
+	forged := note.NewSignature("witness.example/w1", 0x01020304, make([]byte, 72))
+	junk := note.NewSignature("someone.else", 7, []byte("junk signature bytes"))
+	body = append(body, []byte(note.SignatureLine(forged)+note.SignatureLine(junk))...)
 	if code, msg, _ := f.post(t, body); code != 200 {
 		t.Fatalf("%d %s", code, msg)
 	}

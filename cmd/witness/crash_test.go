@@ -103,8 +103,8 @@ func TestCrash(t *testing.T) {
 					code, body := postBody(client, p.URL(), l.WitnessRequest(old, size))
 					switch code {
 					case 200:
-						n, err := note.Parse(append(l.Checkpoint(size), body...))
-						if err != nil || note.VerifySignature(wv, []byte(n.Text), n.Sigs[len(n.Sigs)-1]) != nil {
+						n, err := note.Open(append(l.Checkpoint(size), body...), wv)
+						if err != nil || len(n.Sigs) != 1 {
 							t.Errorf("invalid cosignature %q: %v", body, err)
 							return
 						}
