@@ -14,14 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/transparency-dev/tessera"
-	"github.com/transparency-dev/tessera/storage/posix"
 	"k8s.io/klog/v2"
 
 	"treelog/audit"
 	"treelog/checkpoint"
 	"treelog/demo/mirror"
 	"treelog/demo/network"
+	"treelog/internal/testkit/synthlog"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
@@ -374,17 +373,6 @@ func TestBadEntries(t *testing.T) {
 	dir := t.TempDir()
 	sk, vk, _ := note.GenerateKey(nil, "evil.log.example", note.TypeEd25519)
 	logSigner, _ := note.NewSigner(sk)
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	driver, err := posix.New(cctx, posix.Config{Path: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, shutdown, reader, err := tessera.NewAppender(cctx, driver, tessera.NewAppendOptions().WithCheckpointSigner(logSigner).
-		WithCheckpointInterval(100*time.Millisecond).WithBatching(16, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
 	mm := func(s note.Signer, origin string, ts time.Time) []byte {
 		m := &metamanifest.MetaManifest{Origin: origin, Timestamp: ts, ManifestSize: 1, ManifestHashes: manifest.HashBytes([]byte(ts.String()), metamanifest.Hashes)}
 		b, err := metamanifest.Sign(m, s)
@@ -414,11 +402,8 @@ func TestBadEntries(t *testing.T) {
 		mm(w.n.Publisher, "example.org/tree", t0.Add(3*time.Hour)), // 5 fine
 		[]byte("not a MetaManifest"),                               // 6
 	}
-	aw := tessera.NewPublicationAwaiter(cctx, reader.ReadCheckpoint, 20*time.Millisecond)
-	for _, e := range entries {
-		if _, _, err := aw.Await(cctx, app.Add(cctx, tessera.NewEntry(e))); err != nil {
-			t.Fatal(err)
-		}
+	if err := synthlog.Append(ctx, dir, logSigner, entries); err != nil {
+		t.Fatal(err)
 	}
 	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	defer srv.Close()
@@ -443,5 +428,4 @@ func TestBadEntries(t *testing.T) {
 	if st := a.Status(); st.Scanned != uint64(len(entries)) {
 		t.Errorf("scanned %d of %d", st.Scanned, len(entries))
 	}
-	shutdown(cctx)
 }

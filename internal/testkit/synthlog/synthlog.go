@@ -40,32 +40,41 @@ func Publishers(norigins int, vkey string) []byte {
 // dir whose checkpoints log signs, returning once a checkpoint of size n is
 // published.
 func Build(ctx context.Context, dir string, log, pub note.Signer, n, norigins int) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	signed, err := sign(pub, n, norigins)
 	if err != nil {
 		return err
 	}
+	return Append(ctx, dir, log, signed)
+}
+
+// Append appends entries, as they are and in order, to a POSIX log in dir
+// whose checkpoints log signs (what a log that accepted them would hold),
+// returning once a checkpoint covering them all is published.
+func Append(ctx context.Context, dir string, log note.Signer, entries [][]byte) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	d, err := posix.New(ctx, posix.Config{Path: dir})
 	if err != nil {
 		return fmt.Errorf("opening POSIX storage: %w", err)
 	}
 	app, shutdown, reader, err := tessera.NewAppender(ctx, d, tessera.NewAppendOptions().WithCheckpointSigner(log).
-		WithCheckpointInterval(time.Second).WithBatching(4096, 100*time.Millisecond).WithPushback(1<<20))
+		WithCheckpointInterval(100*time.Millisecond).WithBatching(4096, 10*time.Millisecond).WithPushback(1<<20))
 	if err != nil {
 		return fmt.Errorf("starting appender: %w", err)
 	}
-	// Added in order: a treelog log keeps TIMESTAMPs increasing per origin.
-	futures := make([]tessera.IndexFuture, n)
-	for i, b := range signed {
+	futures := make([]tessera.IndexFuture, len(entries))
+	for i, b := range entries {
 		futures[i] = app.Add(ctx, tessera.NewEntry(b))
 	}
+	var size uint64
 	for i, f := range futures {
-		if _, err := f(); err != nil {
+		idx, err := f()
+		if err != nil {
 			return fmt.Errorf("appending entry %d: %w", i, err)
 		}
+		size = max(size, idx.Index+1)
 	}
-	want := fmt.Sprintf("\n%d\n", n)
+	want := fmt.Sprintf("\n%d\n", size)
 	for {
 		cp, err := reader.ReadCheckpoint(ctx)
 		if err == nil && strings.Contains(string(cp), want) {
@@ -74,7 +83,7 @@ func Build(ctx context.Context, dir string, log, pub note.Signer, n, norigins in
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	return shutdown(ctx)

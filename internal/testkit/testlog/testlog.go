@@ -35,6 +35,12 @@ func New(origin string) (*Log, error) {
 	return &Log{Signer: s, VKey: vk, tree: testonly.New(rfc6962.DefaultHasher), salt: vk}, nil
 }
 
+// WithKey returns an empty log whose checkpoints s signs (vkey is its
+// verifier key), for logs with unusual keys.
+func WithKey(s note.Signer, vkey string) *Log {
+	return &Log{Signer: s, VKey: vkey, tree: testonly.New(rfc6962.DefaultHasher), salt: vkey}
+}
+
 // Fork returns a log with the same key but other entries: what a log that
 // equivocates would sign.
 func (l *Log) Fork() *Log {
