@@ -115,7 +115,7 @@ func CloseAlert(stateDir, id string) (Alert, error) {
 	if err != nil {
 		return Alert{}, err
 	}
-	defer lock.Close()
+	defer lock.Release()
 	a, err := newAlerts(stateDir, slog.New(slog.DiscardHandler), nil, "", "", time.Now)
 	if err != nil {
 		return Alert{}, err

@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"treelog/checkpoint"
+	"treelog/internal/statefile"
 	"treelog/policy"
 	"treelog/tiles"
 )
@@ -80,8 +80,8 @@ type Auditor struct {
 	alerts  *alerts
 	metrics *metrics
 
-	lock   *os.File   // held while the auditor owns StateDir
-	passMu sync.Mutex // one pass at a time
+	lock   *statefile.Lock // held while the auditor owns StateDir
+	passMu sync.Mutex      // one pass at a time
 	mu     sync.Mutex
 	state  *State
 	status Status
@@ -142,11 +142,11 @@ func New(cfg Config) (*Auditor, error) {
 		return nil, err
 	}
 	if a.state, err = loadState(cfg.StateDir); err != nil {
-		a.lock.Close()
+		a.lock.Release()
 		return nil, err
 	}
 	if a.alerts, err = newAlerts(cfg.StateDir, cfg.Log, cfg.Registry, cfg.AlertCommand, cfg.AlertWebhook, cfg.Now); err != nil {
-		a.lock.Close()
+		a.lock.Release()
 		return nil, err
 	}
 	a.metrics = newMetrics(cfg.Registry)
@@ -169,7 +169,7 @@ func (a *Auditor) Flush() { a.alerts.sending.Wait() }
 // Close waits for alert deliveries and releases the state directory.
 func (a *Auditor) Close() error {
 	a.Flush()
-	return a.lock.Close()
+	return a.lock.Release()
 }
 
 // Alerts returns the open alerts.

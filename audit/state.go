@@ -1,16 +1,12 @@
 package audit
 
 import (
-	"encoding/json"
-	"errors"
+	"context"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
-	"treelog/internal/atomicfile"
+	"treelog/internal/statefile"
 )
 
 // State is the auditor's progress, written atomically and durably so that
@@ -46,42 +42,32 @@ type MirrorState struct {
 const stateFile = "state.json"
 
 // lockState takes the state directory for one auditor: two writing the
-// same progress and alerts would undo each other's work. The lock goes
-// with the process, so a crash never leaves it behind.
-func lockState(dir string) (*os.File, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("auditor state: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+// same progress and alerts would undo each other's work.
+func lockState(dir string) (*statefile.Lock, error) {
+	l, err := statefile.Acquire(context.Background(), dir, 0)
 	if err != nil {
 		return nil, fmt.Errorf("auditor state: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("auditor state directory %s is in use by another auditor: %w", dir, err)
-	}
-	return f, nil
+	return l, nil
 }
 
 func newState() *State {
 	return &State{Version: 1, Origins: map[string]OriginState{}, Mirrors: map[string]MirrorState{}}
 }
 
+// maxStateSize bounds the auditor's state file.
+const maxStateSize = 256 << 20
+
 // loadState reads the state in dir (empty if there is none).
 func loadState(dir string) (*State, error) {
-	b, err := os.ReadFile(filepath.Join(dir, stateFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return newState(), nil
-	}
-	if err != nil {
-		return nil, err
-	}
+	p := filepath.Join(dir, stateFile)
 	s := newState()
-	if err := json.Unmarshal(b, s); err != nil {
-		return nil, fmt.Errorf("auditor state %s is corrupt: %w (move it aside to start over)", filepath.Join(dir, stateFile), err)
+	found, err := statefile.Load(p, maxStateSize, s)
+	if err != nil {
+		return nil, fmt.Errorf("auditor state %s is corrupt: %w (move it aside to start over)", p, err)
 	}
-	if s.Version != 1 {
-		return nil, fmt.Errorf("auditor state version %d, want 1", s.Version)
+	if found && s.Version != 1 {
+		return nil, fmt.Errorf("auditor state %s: version %d, want 1", p, s.Version)
 	}
 	if s.Origins == nil {
 		s.Origins = map[string]OriginState{}
@@ -93,14 +79,7 @@ func loadState(dir string) (*State, error) {
 }
 
 func (s *State) save(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(s, "", " ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(dir, stateFile), b, 0o644)
+	return statefile.Save(filepath.Join(dir, stateFile), s, 0o644)
 }
 
 // clone copies the state, so that a pass can work on a copy and publish it

@@ -1,7 +1,7 @@
 package client
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"treelog/internal/atomicfile"
+	"treelog/internal/statefile"
 )
 
 // StateFile is the name of the client's state in its state directory.
@@ -70,28 +71,12 @@ func DefaultStateDir() string {
 // LoadState reads the state in dir; a missing file is an empty state.
 func LoadState(dir string) (*State, error) {
 	p := filepath.Join(dir, StateFile)
-	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &State{Version: 1, Logs: map[string]LogState{}, Trees: map[string]TreeState{}}, nil
-	}
+	s := &State{Version: 1}
+	found, err := statefile.Load(p, maxStateSize, s)
 	if err != nil {
 		return nil, &LocalError{Path: p, Err: err}
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, &LocalError{Path: p, Err: err}
-	}
-	if fi.Size() > maxStateSize {
-		return nil, &LocalError{Path: p, Err: fmt.Errorf("%d bytes, over the limit of %d", fi.Size(), maxStateSize)}
-	}
-	var s State
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return nil, &LocalError{Path: p, Err: fmt.Errorf("not valid JSON state: %w", err)}
-	}
-	if s.Version != 1 {
+	if found && s.Version != 1 {
 		return nil, &LocalError{Path: p, Err: fmt.Errorf("state version %d, want 1", s.Version)}
 	}
 	if s.Logs == nil {
@@ -100,23 +85,31 @@ func LoadState(dir string) (*State, error) {
 	if s.Trees == nil {
 		s.Trees = map[string]TreeState{}
 	}
-	return &s, nil
+	return s, nil
 }
 
 // Save writes the state atomically and durably: after a crash or power
 // loss the file holds either the old state or the new, whole.
 func (s *State) Save(dir string) error {
+	p := filepath.Join(dir, StateFile)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return &LocalError{Path: filepath.Join(dir, StateFile), Err: err}
+		return &LocalError{Path: p, Err: err}
 	}
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, StateFile), append(b, '\n'), 0o600); err != nil {
-		return &LocalError{Path: filepath.Join(dir, StateFile), Err: err}
+	if err := statefile.Save(p, s, 0o600); err != nil {
+		return &LocalError{Path: p, Err: err}
 	}
 	return nil
+}
+
+// lockState holds the state directory while a verification reads and
+// updates it, so that two verifications at once cannot roll the trusted
+// checkpoint back. A second one waits for the first.
+func lockState(ctx context.Context, dir string) (*statefile.Lock, error) {
+	l, err := statefile.Acquire(ctx, dir, 5*time.Minute)
+	if err != nil {
+		return nil, &LocalError{Path: dir, Err: err}
+	}
+	return l, nil
 }
 
 // ResetState moves an existing state file aside (never deleting it: it may

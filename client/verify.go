@@ -264,6 +264,11 @@ func (r *run) verify(dir string) error {
 // online runs checks 3 and 4 and returns the latest checkpoint's result.
 func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofResult) (*policy.Result, error) {
 	cfg := r.cfg
+	lock, err := lockState(r.ctx, cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
 	st, err := LoadState(cfg.StateDir)
 	if err != nil {
 		return nil, err

@@ -97,6 +97,8 @@ func (s *Server) serveAdd(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Treelog-Index", strconv.FormatUint(a.Index, 10))
 	w.Header().Set("Location", fmt.Sprintf("/proof/%d", a.Index))
 	if wait > 0 {
+		// The daemon's write timeout is for answers that do not wait.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + 10*time.Second))
 		ctx, cancel := context.WithTimeout(r.Context(), wait)
 		defer cancel()
 		proof, err := s.Proof(ctx, a.Index)

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -56,6 +60,10 @@ type AWSConfig struct {
 	DSN string
 	// MaxOpenConns bounds MySQL connections (0: tessera's default).
 	MaxOpenConns int
+	// Timeout bounds each S3 request and each request to a witness
+	// (default 1 minute): a store or witness that hangs must not hold
+	// the log's sequencing forever.
+	Timeout time.Duration
 }
 
 // OpenAWS opens scale-out storage.
@@ -63,13 +71,23 @@ func OpenAWS(ctx context.Context, c AWSConfig) (*Storage, error) {
 	if c.Bucket == "" || c.DSN == "" {
 		return nil, errors.New("S3+MySQL storage needs a bucket and a MySQL DSN")
 	}
-	tc := tesseraaws.Config{Bucket: c.Bucket, BucketPrefix: c.BucketPrefix, DSN: c.DSN, MaxOpenConns: c.MaxOpenConns, HTTPClient: http.DefaultClient}
-	if c.Endpoint != "" {
+	if c.Timeout <= 0 {
+		c.Timeout = time.Minute
+	}
+	tc := tesseraaws.Config{Bucket: c.Bucket, BucketPrefix: c.BucketPrefix, DSN: c.DSN, MaxOpenConns: c.MaxOpenConns, HTTPClient: &http.Client{Timeout: c.Timeout}}
+	s3client := awshttp.NewBuildableClient().WithTimeout(c.Timeout)
+	if c.Endpoint == "" {
+		sdk, err := config.LoadDefaultConfig(ctx, config.WithHTTPClient(s3client))
+		if err != nil {
+			return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+		}
+		tc.SDKConfig = &sdk
+	} else {
 		region := c.Region
 		if region == "" {
 			region = "us-east-1"
 		}
-		sdk := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, "")}
+		sdk := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, ""), HTTPClient: s3client}
 		tc.SDKConfig = &sdk
 		tc.S3Options = func(o *s3.Options) {
 			o.BaseEndpoint = aws.String(c.Endpoint)

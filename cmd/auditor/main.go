@@ -149,7 +149,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		a.Run(ctx, *interval)
 	}()
 	srv := &daemon.Server{
-		Log: log, Handler: a.Handler(), Registry: reg, Started: started,
+		Log: log, Handler: a.Handler(), Registry: reg, Started: started, Timeouts: c.Timeouts,
 		Reload: func() error {
 			p, err := loadPubs()
 			if err != nil {

@@ -58,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	s3Region := fs.String("s3-region", "us-east-1", "S3 region")
 	s3Access := fs.String("s3-access-key", "", "S3 access key (default $AWS_ACCESS_KEY_ID)")
 	s3Secret := fs.String("s3-secret-key", "", "S3 secret key (default $AWS_SECRET_ACCESS_KEY)")
+	s3Timeout := fs.Duration("s3-timeout", time.Minute, "bound on each S3 request and each request to a witness (scale-out storage)")
 	mysqlDSN := fs.String("mysql-dsn", "", "MySQL DSN, e.g. 'treelog:pw@tcp(127.0.0.1:3306)/treelog' (scale-out storage)")
 	cpInterval := fs.Duration("checkpoint-interval", time.Second, "how often a new checkpoint may be published")
 	republish := fs.Duration("republish-interval", time.Minute, "how often an unchanged checkpoint is republished for fresh cosignatures (0: never)")
@@ -122,7 +123,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 			*s3Secret = os.Getenv("AWS_SECRET_ACCESS_KEY")
 		}
 		st, err = log.OpenAWS(ctx, log.AWSConfig{Bucket: *s3Bucket, BucketPrefix: *s3Prefix, Endpoint: *s3Endpoint,
-			Region: *s3Region, AccessKey: *s3Access, SecretKey: *s3Secret, DSN: *mysqlDSN})
+			Region: *s3Region, AccessKey: *s3Access, SecretKey: *s3Secret, DSN: *mysqlDSN, Timeout: *s3Timeout})
 	}
 	if err != nil {
 		logger.Error("opening storage", "err", err)
@@ -141,7 +142,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	}
 	logger.Info("log", "origin", lg.Origin(), "vkey", lg.VerifierKey(), "storage", st.Kind)
 	srv := &daemon.Server{
-		Log: logger, Handler: lg.Handler(), Registry: reg, Started: started, ShutdownTimeout: *shutdown + 10*time.Second,
+		Log: logger, Handler: lg.Handler(), Registry: reg, Started: started, ShutdownTimeout: *shutdown + 10*time.Second, Timeouts: c.Timeouts,
 		Reload: func() error {
 			p, err := loadPubs()
 			if err != nil {

@@ -137,7 +137,7 @@ before it is returned; concurrent requests share fsyncs (group commit).`, stdout
 	}
 	log.Info("witness", "name", w.Name(), "vkey", w.VerifierKey(), "logs", len(store.Logs()))
 	srv := &daemon.Server{
-		Log: log, Handler: w.Handler(), Registry: reg, Reload: reload, Started: started,
+		Log: log, Handler: w.Handler(), Registry: reg, Reload: reload, Started: started, Timeouts: c.Timeouts,
 		Stop: func(context.Context) error { return store.Close() },
 	}
 	if err := srv.Run(context.Background(), c.Listen); err != nil {

@@ -31,7 +31,30 @@ type Common struct {
 	Listen    string
 	LogLevel  string
 	LogFormat string
+	Timeouts  Timeouts
 }
+
+// Timeouts bound what one HTTP client can hold: a client that sends its
+// request or reads its answer slowly (slow loris) loses its connection
+// instead of a share of the daemon. Endpoints that legitimately take longer
+// (a publish that waits for its proof) extend their own write deadline
+// with http.ResponseController.
+type Timeouts struct {
+	// ReadHeader bounds reading a request's headers.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included.
+	Read time.Duration
+	// Write bounds writing an answer, from the end of the headers read.
+	Write time.Duration
+	// Idle bounds how long a kept-alive connection waits for a request.
+	Idle time.Duration
+	// MaxHeaderBytes bounds the request headers.
+	MaxHeaderBytes int
+}
+
+// DefaultTimeouts suit requests of at most a few hundred KiB on a LAN or
+// the Internet.
+var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 
 // AddFlags registers --config, --listen, --log-level and --log-format.
 func (c *Common) AddFlags(fs *pflag.FlagSet, defaultListen string) {
@@ -39,6 +62,12 @@ func (c *Common) AddFlags(fs *pflag.FlagSet, defaultListen string) {
 	fs.StringVar(&c.Listen, "listen", defaultListen, "address to serve HTTP on (host:port)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	d := DefaultTimeouts
+	fs.DurationVar(&c.Timeouts.ReadHeader, "read-header-timeout", d.ReadHeader, "how long a client may take to send a request's headers")
+	fs.DurationVar(&c.Timeouts.Read, "read-timeout", d.Read, "how long a client may take to send a whole request")
+	fs.DurationVar(&c.Timeouts.Write, "write-timeout", d.Write, "how long writing an answer may take (endpoints that wait, such as a publish with wait=, get their wait on top)")
+	fs.DurationVar(&c.Timeouts.Idle, "idle-timeout", d.Idle, "how long a kept-alive connection may wait for its next request")
+	c.Timeouts.MaxHeaderBytes = d.MaxHeaderBytes
 }
 
 // ParseFlags parses args, applying the --config file (if given) first so
@@ -124,6 +153,8 @@ type Server struct {
 	Started func(addr net.Addr)
 	// ShutdownTimeout bounds the graceful shutdown (default 30s).
 	ShutdownTimeout time.Duration
+	// Timeouts bound slow clients (zero fields: DefaultTimeouts').
+	Timeouts Timeouts
 }
 
 // Run listens on addr and serves until ctx is done or SIGTERM/SIGINT
@@ -146,7 +177,9 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 	if s.Started != nil {
 		s.Started(ln.Addr())
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
+	t := s.Timeouts.withDefaults()
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write,
+		IdleTimeout: t.Idle, MaxHeaderBytes: t.MaxHeaderBytes, ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.Log.Info("serving", "addr", ln.Addr().String())
@@ -172,6 +205,19 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 		}
 		return s.shutdown(srv)
 	}
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	d := DefaultTimeouts
+	for _, f := range []struct{ v, def *time.Duration }{{&t.ReadHeader, &d.ReadHeader}, {&t.Read, &d.Read}, {&t.Write, &d.Write}, {&t.Idle, &d.Idle}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	if t.MaxHeaderBytes <= 0 {
+		t.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	return t
 }
 
 func (s *Server) shutdown(srv *http.Server) error {
