@@ -10,7 +10,6 @@ import (
 
 	"treelog/checkpoint"
 	"treelog/policy"
-	"treelog/witness"
 )
 
 // consistent checks two checkpoints of the log: the same root at the same
@@ -108,7 +107,7 @@ func (a *Auditor) recheckPending(ctx context.Context, verified *checkpoint.Signe
 // (c2sp.org/tlog-witness monitoring endpoint), compares it, and alerts if
 // its cosignature is stale.
 func (a *Auditor) witnesses(ctx context.Context, verified *checkpoint.Signed, status *Status) {
-	hash := witness.OriginHash(a.log.Origin())
+	hash := checkpoint.OriginHash(a.log.Origin())
 	for _, w := range a.cfg.Policy.Witnesses {
 		if w.URL == "" {
 			continue

@@ -217,3 +217,8 @@ func Origin(msg []byte) (string, error) {
 	}
 	return string(line), nil
 }
+
+// OriginHash is SHA-256 of a log's origin: the key under which a witness
+// serves its latest cosigned checkpoint of that log, at
+// /<hex(OriginHash)>/checkpoint.
+func OriginHash(origin string) [32]byte { return sha256.Sum256([]byte(origin)) }

@@ -1,7 +1,6 @@
 package witness
 
 import (
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -166,7 +165,7 @@ func (s *Store) Reload() error {
 		}
 		l.verifier = v
 		logs[l.Origin] = l
-		byHash[sha256.Sum256([]byte(l.Origin))] = l.Origin
+		byHash[checkpoint.OriginHash(l.Origin)] = l.Origin
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading logs: %w", err)

@@ -1,7 +1,6 @@
 package witness
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -213,9 +212,6 @@ func (w *Witness) keepEvidence(lg Log, req *Request, kind string) {
 func (w *Witness) Checkpoint(originHash [32]byte) ([]byte, bool) {
 	return w.store.CheckpointByHash(originHash)
 }
-
-// OriginHash returns the key of the monitoring endpoint for an origin.
-func OriginHash(origin string) [32]byte { return sha256.Sum256([]byte(origin)) }
 
 func trim(s string) string {
 	if len(s) > 80 {

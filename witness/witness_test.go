@@ -262,7 +262,7 @@ func TestOnlyVerifiedSignaturesStored(t *testing.T) {
 	if code, msg, _ := f.post(t, body); code != 200 {
 		t.Fatalf("%d %s", code, msg)
 	}
-	resp, err := http.Get(f.server.URL + "/" + fmt.Sprintf("%x", OriginHash("example.org/log")) + "/checkpoint")
+	resp, err := http.Get(f.server.URL + "/" + fmt.Sprintf("%x", checkpoint.OriginHash("example.org/log")) + "/checkpoint")
 	if err != nil {
 		t.Fatal(err)
 	}

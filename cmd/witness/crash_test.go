@@ -21,7 +21,6 @@ import (
 	"treelog/internal/testkit/proc"
 	"treelog/internal/testkit/testlog"
 	"treelog/note"
-	"treelog/witness"
 )
 
 // TestCrash kills the witness with SIGKILL under load from several logs,
@@ -166,7 +165,7 @@ func forkAtSize(l, fork *testlog.Log, size uint64) []byte {
 
 func monitorCheckpoint(t *testing.T, c *http.Client, base string, l *testlog.Log) *note.Note {
 	t.Helper()
-	resp, err := c.Get(fmt.Sprintf("%s/%x/checkpoint", base, witness.OriginHash(l.Signer.Name())))
+	resp, err := c.Get(fmt.Sprintf("%s/%x/checkpoint", base, checkpoint.OriginHash(l.Signer.Name())))
 	if err != nil {
 		t.Fatal(err)
 	}
