@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"treelog/internal/untrusted"
 	"treelog/manifest"
 	"treelog/metamanifest"
 )
@@ -23,10 +24,9 @@ const maxFileFetch = 64 << 20
 // tree has three).
 const maxDescent = 8
 
-// errNotFound and errTooLarge mark a 404 and a body over the limit.
+// errNotFound marks a 404; untrusted.ErrTooLarge a body over the limit.
 var (
 	errNotFound = errors.New("not found")
-	errTooLarge = errors.New("too large")
 )
 
 // fileProblem is a file a mirror serves that its Manifests do not describe.
@@ -86,7 +86,7 @@ func (a *Auditor) checkFiles(ctx context.Context, base string, mm *metamanifest.
 		switch {
 		case errors.Is(err, errNotFound):
 			problems = append(problems, fileProblem{path: p, detail: "listed in the Manifest, but the mirror does not serve it", manifest: t.cache[mpath].raw})
-		case errors.Is(err, errTooLarge):
+		case errors.Is(err, untrusted.ErrTooLarge):
 			problems = append(problems, fileProblem{path: p, detail: fmt.Sprintf("larger than the %d bytes the Manifest lists", e.Size), manifest: t.cache[mpath].raw})
 		case err != nil:
 			problems = append(problems, fileProblem{path: p, detail: err.Error()})

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
 	"treelog/checkpoint"
+	"treelog/internal/untrusted"
 	"treelog/policy"
 )
 
@@ -193,12 +193,5 @@ func (a *Auditor) get(ctx context.Context, url string, limit int) ([]byte, error
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > limit {
-		return nil, fmt.Errorf("GET %s: over %d bytes: %w", url, limit, errTooLarge)
-	}
-	return b, nil
+	return untrusted.ReadAll(resp.Body, int64(limit), "GET "+url)
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -45,6 +46,9 @@ const stateFile = "state.json"
 // same progress and alerts would undo each other's work.
 func lockState(dir string) (*statefile.Lock, error) {
 	l, err := statefile.Acquire(context.Background(), dir, 0)
+	if errors.Is(err, statefile.ErrBusy) {
+		return nil, fmt.Errorf("auditor state directory %s is in use by another auditor", dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("auditor state: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"treelog/internal/untrusted"
 	"treelog/note"
 )
 
@@ -71,39 +72,35 @@ func (c Checkpoint) String() string {
 	return fmt.Sprintf("%s@%d %s", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Hash[:]))
 }
 
-func malformed(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
-}
-
 // ParseText parses the note text of a checkpoint.
 func ParseText(text string) (Checkpoint, error) {
 	if err := note.CheckText(text); err != nil {
-		return Checkpoint{}, malformed("%v", err)
+		return Checkpoint{}, untrusted.Malformed(ErrMalformed, "%v", err)
 	}
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	if len(lines) < 3 {
-		return Checkpoint{}, malformed("%d lines, want at least 3 (origin, size, root hash)", len(lines))
+		return Checkpoint{}, untrusted.Malformed(ErrMalformed, "%d lines, want at least 3 (origin, size, root hash)", len(lines))
 	}
 	if len(lines) > 3+MaxExtensionLines {
-		return Checkpoint{}, malformed("%d extension lines, over the limit of %d", len(lines)-3, MaxExtensionLines)
+		return Checkpoint{}, untrusted.Malformed(ErrMalformed, "%d extension lines, over the limit of %d", len(lines)-3, MaxExtensionLines)
 	}
 	var c Checkpoint
 	c.Origin = lines[0]
 	if c.Origin == "" {
-		return Checkpoint{}, malformed("line 1: origin is empty")
+		return Checkpoint{}, untrusted.Malformed(ErrMalformed, "line 1: origin is empty")
 	}
-	size, err := ParseDecimal(lines[1])
+	size, err := untrusted.ParseDecimal(lines[1])
 	if err != nil {
-		return Checkpoint{}, malformed("line 2: tree size: %v", err)
+		return Checkpoint{}, untrusted.Malformed(ErrMalformed, "line 2: tree size: %v", err)
 	}
 	c.Size = size
 	c.Hash, err = ParseHash(lines[2])
 	if err != nil {
-		return Checkpoint{}, malformed("line 3: root hash: %v", err)
+		return Checkpoint{}, untrusted.Malformed(ErrMalformed, "line 3: root hash: %v", err)
 	}
 	for i, e := range lines[3:] {
 		if e == "" {
-			return Checkpoint{}, malformed("line %d: extension line is empty", i+4)
+			return Checkpoint{}, untrusted.Malformed(ErrMalformed, "line %d: extension line is empty", i+4)
 		}
 		c.Extensions = append(c.Extensions, e)
 	}
@@ -113,46 +110,18 @@ func ParseText(text string) (Checkpoint, error) {
 	return c, nil
 }
 
-// ParseDecimal parses an ASCII decimal with no leading zeros (but "0"),
-// no sign and no spaces, as the C2SP formats write sizes and indexes.
-func ParseDecimal(s string) (uint64, error) {
-	if s == "" {
-		return 0, errors.New("empty number")
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, fmt.Errorf("%q is not a decimal number", trim(s))
-		}
-	}
-	if len(s) > 1 && s[0] == '0' {
-		return 0, fmt.Errorf("%q has a leading zero", trim(s))
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q does not fit in 64 bits", trim(s))
-	}
-	return n, nil
-}
-
 // ParseHash decodes a standard, padded base64 SHA-256 hash.
 func ParseHash(s string) (Hash, error) {
 	var h Hash
 	b, err := base64.StdEncoding.Strict().DecodeString(s)
 	if err != nil {
-		return h, fmt.Errorf("%q is not base64", trim(s))
+		return h, fmt.Errorf("%q is not base64", untrusted.Short(s, 40))
 	}
 	if len(b) != HashSize {
 		return h, fmt.Errorf("%d bytes, want %d", len(b), HashSize)
 	}
 	copy(h[:], b)
 	return h, nil
-}
-
-func trim(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 // Sign signs the checkpoint with the log's key (and any other signers).
@@ -200,7 +169,7 @@ func Open(msg []byte, v note.Verifier) (*Signed, error) {
 		return nil, err
 	}
 	if c.Origin != v.Name() {
-		return nil, fmt.Errorf("checkpoint origin %q is not the log's %q", trim(c.Origin), v.Name())
+		return nil, fmt.Errorf("checkpoint origin %q is not the log's %q", untrusted.Short(c.Origin, 40), v.Name())
 	}
 	return &Signed{Checkpoint: c, Note: n, Raw: msg}, nil
 }
@@ -210,10 +179,10 @@ func Open(msg []byte, v note.Verifier) (*Signed, error) {
 func Origin(msg []byte) (string, error) {
 	line, _, ok := bytes.Cut(msg, []byte("\n"))
 	if !ok || len(line) == 0 {
-		return "", malformed("line 1: no origin line")
+		return "", untrusted.Malformed(ErrMalformed, "line 1: no origin line")
 	}
 	if len(line) > 1024 {
-		return "", malformed("line 1: origin is over 1024 bytes")
+		return "", untrusted.Malformed(ErrMalformed, "line 1: origin is over 1024 bytes")
 	}
 	return string(line), nil
 }

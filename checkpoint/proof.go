@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
+	"treelog/internal/untrusted"
 	"treelog/note"
 )
 
@@ -53,16 +53,12 @@ func (p *Proof) Marshal() []byte {
 	return b.Bytes()
 }
 
-func malformedProof(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrMalformedProof, fmt.Sprintf(format, args...))
-}
-
 // ParseProof parses a tlog-proof: the header, the index and the inclusion
 // proof lines. The signed checkpoint after them is checked when it is
 // opened with the log's key (policy.VerifyProof), which parses it once.
 func ParseProof(data []byte) (*Proof, error) {
 	if len(data) > MaxProofSize {
-		return nil, malformedProof("proof is %d bytes, over the limit of %d", len(data), MaxProofSize)
+		return nil, untrusted.Malformed(ErrMalformedProof, "proof is %d bytes, over the limit of %d", len(data), MaxProofSize)
 	}
 	s := string(data)
 	line := 0
@@ -78,54 +74,54 @@ func ParseProof(data []byte) (*Proof, error) {
 	}
 	l, ok := next()
 	if !ok || l != ProofHeader {
-		return nil, malformedProof("line 1: want %q", ProofHeader)
+		return nil, untrusted.Malformed(ErrMalformedProof, "line 1: want %q", ProofHeader)
 	}
 	p := &Proof{}
 	l, ok = next()
 	if !ok {
-		return nil, malformedProof("line 2: missing index line")
+		return nil, untrusted.Malformed(ErrMalformedProof, "line 2: missing index line")
 	}
 	if v, isExtra := strings.CutPrefix(l, "extra "); isExtra {
 		if v == "" {
-			return nil, malformedProof("line %d: extra line with no data", line)
+			return nil, untrusted.Malformed(ErrMalformedProof, "line %d: extra line with no data", line)
 		}
 		extra, err := base64.StdEncoding.Strict().DecodeString(v)
 		if err != nil {
-			return nil, malformedProof("line %d: extra data is not base64", line)
+			return nil, untrusted.Malformed(ErrMalformedProof, "line %d: extra data is not base64", line)
 		}
 		p.Extra = extra
 		if l, ok = next(); !ok {
-			return nil, malformedProof("line %d: missing index line", line+1)
+			return nil, untrusted.Malformed(ErrMalformedProof, "line %d: missing index line", line+1)
 		}
 	}
 	v, isIndex := strings.CutPrefix(l, "index ")
 	if !isIndex {
-		return nil, malformedProof("line %d: want \"index <n>\"", line)
+		return nil, untrusted.Malformed(ErrMalformedProof, "line %d: want \"index <n>\"", line)
 	}
-	idx, err := ParseDecimal(v)
+	idx, err := untrusted.ParseDecimal(v)
 	if err != nil {
-		return nil, malformedProof("line %d: index: %v", line, err)
+		return nil, untrusted.Malformed(ErrMalformedProof, "line %d: index: %v", line, err)
 	}
 	p.Index = idx
 	for {
 		l, ok = next()
 		if !ok {
-			return nil, malformedProof("line %d: missing blank line before the checkpoint", line+1)
+			return nil, untrusted.Malformed(ErrMalformedProof, "line %d: missing blank line before the checkpoint", line+1)
 		}
 		if l == "" {
 			break
 		}
 		if len(p.Inclusion) == MaxProofHashes {
-			return nil, malformedProof("line %d: more than %d inclusion proof hashes", line, MaxProofHashes)
+			return nil, untrusted.Malformed(ErrMalformedProof, "line %d: more than %d inclusion proof hashes", line, MaxProofHashes)
 		}
 		h, err := ParseHash(l)
 		if err != nil {
-			return nil, malformedProof("line %d: inclusion proof hash: %v", line, err)
+			return nil, untrusted.Malformed(ErrMalformedProof, "line %d: inclusion proof hash: %v", line, err)
 		}
 		p.Inclusion = append(p.Inclusion, h)
 	}
 	if s == "" {
-		return nil, malformedProof("line %d: missing checkpoint after the blank line", line+1)
+		return nil, untrusted.Malformed(ErrMalformedProof, "line %d: missing checkpoint after the blank line", line+1)
 	}
 	p.Checkpoint = []byte(s)
 	return p, nil

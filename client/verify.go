@@ -12,12 +12,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"treelog/checkpoint"
+	"treelog/internal/untrusted"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/policy"
@@ -165,28 +165,12 @@ func Verify(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	return r.res, err
 }
 
-func readBounded(p string, limit int64, what string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is over %d bytes; not reading further", what, limit)
-	}
-	return b, nil
-}
-
 func (r *run) verify(dir string) error {
 	cfg := r.cfg
 	mmPath, proofPath := metamanifest.Paths(dir)
 
 	// 1. The publisher's signature.
-	mmBytes, err := readBounded(mmPath, metamanifest.MaxSize, "the MetaManifest")
+	mmBytes, err := untrusted.ReadFile(mmPath, metamanifest.MaxSize, "the MetaManifest")
 	if err != nil {
 		return r.fail(failf(CheckPublisher, nil, "reading %s: %v (is this a tree published with treelog?)", mmPath, err))
 	}
@@ -201,7 +185,7 @@ func (r *run) verify(dir string) error {
 	r.report(CheckPublisher, "ok", "MetaManifest of %s, TIMESTAMP %s, signed by %s", mm.Origin, mm.Timestamp.Format(time.RFC3339), strings.Join(mm.Signers(), ", "))
 
 	// 2. Inclusion under a witnessed checkpoint.
-	proofBytes, err := readBounded(proofPath, checkpoint.MaxProofSize, "the proof")
+	proofBytes, err := untrusted.ReadFile(proofPath, checkpoint.MaxProofSize, "the proof")
 	if err != nil {
 		return r.fail(failf(CheckProof, nil, "reading %s: %v", proofPath, err))
 	}

@@ -9,12 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"treelog/internal/untrusted"
 	"treelog/manifest"
 	"treelog/note"
 )
@@ -76,10 +75,6 @@ func (m *MetaManifest) Text() string {
 	return b.String()
 }
 
-func malformed(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
-}
-
 // CheckOrigin checks a tree's origin: 1 to MaxOriginLen bytes of printable
 // ASCII without spaces or '+' (a name as signed notes allow key names,
 // reading the same everywhere). Every file that names a tree (publishers
@@ -113,78 +108,63 @@ func checkCommit(c string) error {
 // fields separated by single spaces, nothing else allowed.
 func ParseText(text string) (*MetaManifest, error) {
 	if !strings.HasSuffix(text, "\n") {
-		return nil, malformed("text does not end in a newline")
+		return nil, untrusted.Malformed(ErrMalformed, "text does not end in a newline")
 	}
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	if len(lines) < 4 || len(lines) > 5 {
-		return nil, malformed("%d lines, want 4 or 5 (header, origin, timestamp, manifest, optional commit)", len(lines))
+		return nil, untrusted.Malformed(ErrMalformed, "%d lines, want 4 or 5 (header, origin, timestamp, manifest, optional commit)", len(lines))
 	}
 	if lines[0] != Header {
-		return nil, malformed("line 1: want %q", Header)
+		return nil, untrusted.Malformed(ErrMalformed, "line 1: want %q", Header)
 	}
 	m := &MetaManifest{}
 	v, ok := strings.CutPrefix(lines[1], "origin ")
 	if !ok {
-		return nil, malformed("line 2: want \"origin <name>\"")
+		return nil, untrusted.Malformed(ErrMalformed, "line 2: want \"origin <name>\"")
 	}
 	if err := CheckOrigin(v); err != nil {
-		return nil, malformed("line 2: %v", err)
+		return nil, untrusted.Malformed(ErrMalformed, "line 2: %v", err)
 	}
 	m.Origin = v
 	v, ok = strings.CutPrefix(lines[2], "timestamp ")
 	if !ok {
-		return nil, malformed("line 3: want \"timestamp YYYY-MM-DDTHH:MM:SSZ\"")
+		return nil, untrusted.Malformed(ErrMalformed, "line 3: want \"timestamp YYYY-MM-DDTHH:MM:SSZ\"")
 	}
 	t, err := manifest.ParseTimestamp(v)
 	if err != nil {
-		return nil, malformed("line 3: %v", err)
+		return nil, untrusted.Malformed(ErrMalformed, "line 3: %v", err)
 	}
 	m.Timestamp = t
 	f := strings.Split(lines[3], " ")
 	if len(f) != 2+2*len(Hashes) || f[0] != "manifest" {
-		return nil, malformed("line 4: want \"manifest <size> BLAKE2B <hex> SHA512 <hex>\"")
+		return nil, untrusted.Malformed(ErrMalformed, "line 4: want \"manifest <size> BLAKE2B <hex> SHA512 <hex>\"")
 	}
-	size, err := parseDecimal(f[1])
+	size, err := untrusted.ParseDecimal(f[1])
 	if err != nil {
-		return nil, malformed("line 4: size: %v", err)
+		return nil, untrusted.Malformed(ErrMalformed, "line 4: size: %v", err)
 	}
 	m.ManifestSize = size
 	for i, name := range Hashes {
 		if f[2+2*i] != name {
-			return nil, malformed("line 4: hash %d is %q, want %s", i+1, f[2+2*i], name)
+			return nil, untrusted.Malformed(ErrMalformed, "line 4: hash %d is %q, want %s", i+1, f[2+2*i], name)
 		}
 		val := f[3+2*i]
 		if len(val) != 128 || strings.Trim(val, "0123456789abcdef") != "" {
-			return nil, malformed("line 4: %s value is not 128 lowercase hex digits", name)
+			return nil, untrusted.Malformed(ErrMalformed, "line 4: %s value is not 128 lowercase hex digits", name)
 		}
 		m.ManifestHashes = append(m.ManifestHashes, manifest.Checksum{Name: name, Value: val})
 	}
 	if len(lines) == 5 {
 		v, ok := strings.CutPrefix(lines[4], "commit ")
 		if !ok {
-			return nil, malformed("line 5: want \"commit <id>\"")
+			return nil, untrusted.Malformed(ErrMalformed, "line 5: want \"commit <id>\"")
 		}
 		if err := checkCommit(v); err != nil {
-			return nil, malformed("line 5: %v", err)
+			return nil, untrusted.Malformed(ErrMalformed, "line 5: %v", err)
 		}
 		m.Commit = v
 	}
 	return m, nil
-}
-
-func parseDecimal(s string) (uint64, error) {
-	var n uint64
-	if s == "" || (len(s) > 1 && s[0] == '0') {
-		return 0, fmt.Errorf("%q is not a decimal without leading zeros", s)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' || n > (1<<63)/10 {
-			return 0, fmt.Errorf("%q is not a decimal below 2^63", s)
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	return n, nil
 }
 
 // New describes a tree by its top-level Manifest's bytes, which must carry
@@ -251,7 +231,7 @@ func (s *Signed) Signers() []string {
 // Parse parses a signed MetaManifest without verifying its signatures.
 func Parse(data []byte) (*MetaManifest, *note.Note, error) {
 	if len(data) > MaxSize {
-		return nil, nil, malformed("%d bytes, over the limit of %d", len(data), MaxSize)
+		return nil, nil, untrusted.Malformed(ErrMalformed, "%d bytes, over the limit of %d", len(data), MaxSize)
 	}
 	n, err := note.Parse(data)
 	if err != nil {
@@ -279,7 +259,7 @@ type Keys interface {
 // its origin signed it (and that no signature by such a key is bad).
 func Verify(data []byte, keys Keys) (*Signed, error) {
 	if len(data) > MaxSize {
-		return nil, malformed("%d bytes, over the limit of %d", len(data), MaxSize)
+		return nil, untrusted.Malformed(ErrMalformed, "%d bytes, over the limit of %d", len(data), MaxSize)
 	}
 	origin, err := originOf(data)
 	if err != nil {
@@ -302,7 +282,7 @@ func Verify(data []byte, keys Keys) (*Signed, error) {
 		return nil, err
 	}
 	if m.Origin != origin {
-		return nil, malformed("origin %q is not the one its keys were chosen for", m.Origin)
+		return nil, untrusted.Malformed(ErrMalformed, "origin %q is not the one its keys were chosen for", m.Origin)
 	}
 	return &Signed{MetaManifest: m, Note: n, Raw: data}, nil
 }
@@ -312,15 +292,15 @@ func Verify(data []byte, keys Keys) (*Signed, error) {
 func originOf(data []byte) (string, error) {
 	header, rest, _ := strings.Cut(string(data), "\n")
 	if header != Header {
-		return "", malformed("line 1: want %q", Header)
+		return "", untrusted.Malformed(ErrMalformed, "line 1: want %q", Header)
 	}
 	line, _, _ := strings.Cut(rest, "\n")
 	o, ok := strings.CutPrefix(line, "origin ")
 	if !ok {
-		return "", malformed("line 2: want \"origin <name>\"")
+		return "", untrusted.Malformed(ErrMalformed, "line 2: want \"origin <name>\"")
 	}
 	if err := CheckOrigin(o); err != nil {
-		return "", malformed("line 2: %v", err)
+		return "", untrusted.Malformed(ErrMalformed, "line 2: %v", err)
 	}
 	return o, nil
 }
@@ -349,33 +329,22 @@ func (m *MetaManifest) CheckTopManifest(top []byte) error {
 
 // VerifyTree checks that dir is the tree m describes: its top-level Manifest
 // has exactly the described bytes, then every file verifies against the
-// Manifest tree (with those same bytes, read once).
+// Manifest tree (with those same bytes, read once). The top-level Manifest
+// is read only up to the size the MetaManifest pins: a larger one is
+// refused before it costs memory.
 func VerifyTree(ctx context.Context, dir string, m *MetaManifest, opts ...manifest.Option) (*manifest.Report, error) {
-	top, err := readTop(dir)
+	limit := min(m.ManifestSize, manifest.MaxSize)
+	top, err := untrusted.ReadFile(filepath.Join(dir, manifest.TopManifestName), int64(limit), "the top-level Manifest")
+	if errors.Is(err, untrusted.ErrTooLarge) {
+		return nil, fmt.Errorf("the top-level Manifest is larger than the %d bytes the MetaManifest pins: %w", m.ManifestSize, err)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the top-level Manifest: %w", err)
 	}
 	if err := m.CheckTopManifest(top); err != nil {
 		return nil, err
 	}
 	return manifest.Verify(ctx, dir, append(opts, manifest.WithTopManifest(top))...)
-}
-
-func readTop(dir string) ([]byte, error) {
-	p := filepath.Join(dir, manifest.TopManifestName)
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("reading the top-level Manifest: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, manifest.MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", p, err)
-	}
-	if len(b) > manifest.MaxSize {
-		return nil, fmt.Errorf("%s: over %d bytes", p, manifest.MaxSize)
-	}
-	return b, nil
 }
 
 // Paths returns the MetaManifest and proof paths of a tree.

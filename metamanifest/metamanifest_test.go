@@ -84,7 +84,7 @@ func TestParseRejections(t *testing.T) {
 		{with(1, "origin é.example"), "printable ASCII"},
 		{with(2, "timestamp 2026-11-22 12:00:00"), "line 3"},
 		{with(2, "timestamp 2026-11-22T12:00:00+00:00"), "line 3"},
-		{with(3, "manifest 01 BLAKE2B "+h+" SHA512 "+h), "leading zeros"},
+		{with(3, "manifest 01 BLAKE2B "+h+" SHA512 "+h), "leading zero"},
 		{with(3, "manifest 10 SHA512 "+h+" BLAKE2B "+h), "hash 1 is \"SHA512\""},
 		{with(3, "manifest 10 BLAKE2B "+h), "want \"manifest <size>"},
 		{with(3, "manifest 10 BLAKE2B "+h[:127]+" SHA512 "+h), "not 128 lowercase hex"},

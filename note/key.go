@@ -14,6 +14,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"treelog/internal/untrusted"
+
 	xnote "golang.org/x/mod/sumdb/note"
 )
 
@@ -111,7 +113,7 @@ func splitKey(s, what string) (name string, id uint32, key []byte, err error) {
 	}
 	h, err := strconv.ParseUint(id16, 16, 32)
 	if len(id16) != 8 || err != nil {
-		return "", 0, nil, fmt.Errorf("%s %q: key ID %q is not 8 hex digits", what, name, short(id16))
+		return "", 0, nil, fmt.Errorf("%s %q: key ID %q is not 8 hex digits", what, name, untrusted.Short(id16, 80))
 	}
 	key, err = base64.StdEncoding.DecodeString(key64)
 	if err != nil || len(key) == 0 {
@@ -212,13 +214,6 @@ func VerifierKeyOf(s Signer) (string, error) {
 		return k.verifierKey().String(), nil
 	}
 	return "", fmt.Errorf("signer %T was not created by this package", s)
-}
-
-func short(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }
 
 // ed25519Signer is x/mod's signer, knowing its public key.

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"treelog/internal/untrusted"
+
 	xnote "golang.org/x/mod/sumdb/note"
 )
 
@@ -53,10 +55,6 @@ const MaxSignatures = 100
 // ErrMalformed is wrapped by every error about a note's syntax.
 var ErrMalformed = errors.New("malformed note")
 
-func malformed(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
-}
-
 // Open parses a signed note and verifies its signatures by the known
 // verifiers, as x/mod's note.Open does: signatures by other keys are kept
 // in UnverifiedSigs; a bad signature by a known key rejects the note
@@ -65,7 +63,7 @@ func malformed(format string, args ...any) error {
 // line at fault.
 func Open(msg []byte, known ...Verifier) (*Note, error) {
 	if len(msg) > MaxSize {
-		return nil, malformed("note is %d bytes, over the limit of %d", len(msg), MaxSize)
+		return nil, untrusted.Malformed(ErrMalformed, "note is %d bytes, over the limit of %d", len(msg), MaxSize)
 	}
 	list, err := verifierList(known)
 	if err != nil {
@@ -182,7 +180,7 @@ func Sign(text string, signers ...Signer) ([]byte, error) {
 // UTF-8 ending in a newline, with no control characters but newlines.
 func CheckText(text string) error {
 	if text == "" || text[len(text)-1] != '\n' {
-		return malformed("text does not end in a newline")
+		return untrusted.Malformed(ErrMalformed, "text does not end in a newline")
 	}
 	return checkChars([]byte(text))
 }
@@ -242,11 +240,11 @@ func checkChars(b []byte) error {
 		r, size := utf8.DecodeRune(b[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			return malformed("line %d is not valid UTF-8", line)
+			return untrusted.Malformed(ErrMalformed, "line %d is not valid UTF-8", line)
 		case r == '\n':
 			line++
 		case r < 0x20:
-			return malformed("line %d contains control character 0x%02x", line, r)
+			return untrusted.Malformed(ErrMalformed, "line %d contains control character 0x%02x", line, r)
 		}
 		i += size
 	}

@@ -1,10 +1,13 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
+	"treelog/internal/untrusted"
 	"treelog/note"
 )
 
@@ -79,13 +82,11 @@ func Parse(data []byte) (*Policy, error) {
 		}
 		switch f[0] {
 		case "log":
-			if len(f) < 2 || len(f) > 3 {
-				return nil, errf("want \"log <vkey> [<url>]\"")
-			}
-			k, err := parseKey(f[1], note.TypeEd25519, "log")
+			lk, err := parseLogLine(f)
 			if err != nil {
 				return nil, errf("%v", err)
 			}
+			k := lk.Key
 			if prev, dup := logKeys[string(k.Public)]; dup {
 				return nil, errf("duplicate log: same public key as line %d", prev)
 			}
@@ -94,10 +95,7 @@ func Parse(data []byte) (*Policy, error) {
 			}
 			logKeys[string(k.Public)] = l.no
 			v, _ := note.NewVerifier(f[1])
-			lg := &Log{Key: k, verifier: v}
-			if len(f) == 3 {
-				lg.URL = f[2]
-			}
+			lg := &Log{Key: k, URL: lk.URL, verifier: v}
 			p.Logs = append(p.Logs, lg)
 		case "witness":
 			if len(f) < 3 || len(f) > 4 {
@@ -124,6 +122,9 @@ func Parse(data []byte) (*Policy, error) {
 			}
 			w := &Witness{Name: name, Key: k, verifier: cv}
 			if len(f) == 4 {
+				if err := CheckURL(f[3]); err != nil {
+					return nil, errf("witness %q: %v", name, err)
+				}
 				w.URL = f[3]
 			}
 			p.Witnesses = append(p.Witnesses, w)
@@ -184,7 +185,7 @@ func Parse(data []byte) (*Policy, error) {
 			quorumLine = l.no
 			p.Quorum = f[1]
 		default:
-			return nil, errf("unknown keyword %q (want log, witness, group or quorum)", trim(f[0]))
+			return nil, errf("unknown keyword %q (want log, witness, group or quorum)", untrusted.Short(f[0], 40))
 		}
 	}
 	if quorumLine == 0 {
@@ -198,7 +199,41 @@ func (p *Policy) checkNewName(name string) error {
 		return fmt.Errorf("the name \"none\" is predefined")
 	}
 	if _, dup := p.byName[name]; dup {
-		return fmt.Errorf("name %q is already defined", trim(name))
+		return fmt.Errorf("name %q is already defined", untrusted.Short(name, 40))
+	}
+	return nil
+}
+
+// parseLogLine parses "log <vkey> [<url>]", a line of a policy and of a
+// witness's log list.
+func parseLogLine(f []string) (LogKey, error) {
+	if len(f) < 2 || len(f) > 3 {
+		return LogKey{}, errors.New("want \"log <vkey> [<url>]\"")
+	}
+	k, err := parseKey(f[1], note.TypeEd25519, "log")
+	if err != nil {
+		return LogKey{}, err
+	}
+	lk := LogKey{Key: k}
+	if len(f) == 3 {
+		if err := CheckURL(f[2]); err != nil {
+			return LogKey{}, fmt.Errorf("log %q: %w", k.Name, err)
+		}
+		lk.URL = f[2]
+	}
+	return lk, nil
+}
+
+// CheckURL checks that u is an absolute http or https URL with a host:
+// "127.0.0.1:7370" without a scheme is a configuration mistake to name,
+// not a log that is down.
+func CheckURL(u string) error {
+	p, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("URL %q: %w", untrusted.Short(u, 80), err)
+	}
+	if p.Scheme != "http" && p.Scheme != "https" || p.Host == "" {
+		return fmt.Errorf("URL %q is not an http:// or https:// URL with a host", untrusted.Short(u, 80))
 	}
 	return nil
 }
@@ -216,13 +251,6 @@ func parseKey(vkey string, typ byte, role string) (note.VerifierKey, error) {
 		return k, fmt.Errorf("%s key %q has signature type 0x%02x, want %s", role, k.Name, k.Type, want)
 	}
 	return k, nil
-}
-
-func trim(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 // Log returns the policy's log for an origin, or nil.

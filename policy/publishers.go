@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"treelog/internal/untrusted"
 	"treelog/metamanifest"
 	"treelog/note"
 )
@@ -35,7 +36,7 @@ func ParsePublishers(data []byte) (*Publishers, error) {
 		}
 		f := l.fields
 		if f[0] != "publisher" {
-			return nil, errf("unknown keyword %q (want publisher)", trim(f[0]))
+			return nil, errf("unknown keyword %q (want publisher)", untrusted.Short(f[0], 40))
 		}
 		if len(f) != 3 {
 			return nil, errf("want \"publisher <origin> <vkey>\"")
@@ -119,23 +120,17 @@ func ParseLogList(data []byte) ([]LogKey, error) {
 		}
 		f := l.fields
 		if f[0] != "log" {
-			return nil, errf("unknown keyword %q (want log)", trim(f[0]))
+			return nil, errf("unknown keyword %q (want log)", untrusted.Short(f[0], 40))
 		}
-		if len(f) < 2 || len(f) > 3 {
-			return nil, errf("want \"log <vkey> [<url>]\"")
-		}
-		k, err := parseKey(f[1], note.TypeEd25519, "log")
+		lk, err := parseLogLine(f)
 		if err != nil {
 			return nil, errf("%v", err)
 		}
+		k := lk.Key
 		if prev, dup := seen[k.Name]; dup {
 			return nil, errf("origin %q is already configured on line %d", k.Name, prev)
 		}
 		seen[k.Name] = l.no
-		lk := LogKey{Key: k}
-		if len(f) == 3 {
-			lk.URL = f[2]
-		}
 		out = append(out, lk)
 	}
 	return out, nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"treelog/checkpoint"
+	"treelog/internal/untrusted"
 	"treelog/note"
 )
 
@@ -134,7 +135,7 @@ func (p *Policy) Verify(msg []byte, opts ...VerifyOption) (*Result, error) {
 	}
 	lg := p.Log(origin)
 	if lg == nil {
-		return nil, fmt.Errorf("checkpoint origin %q: %w", trim(origin), ErrUnknownLog)
+		return nil, fmt.Errorf("checkpoint origin %q: %w", untrusted.Short(origin, 40), ErrUnknownLog)
 	}
 	cp, err := checkpoint.Open(msg, lg.verifier)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -19,6 +18,7 @@ import (
 
 	"treelog/checkpoint"
 	"treelog/internal/atomicfile"
+	"treelog/internal/untrusted"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
@@ -139,9 +139,9 @@ func (c *Client) submit(ctx context.Context, logURL string, mm []byte, wait time
 		return nil, &errRetry{err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, checkpoint.MaxProofSize+1))
+	body, err := untrusted.ReadAll(resp.Body, checkpoint.MaxProofSize, "the log's answer")
 	if err != nil {
-		return nil, fmt.Errorf("reading the log's answer: %w", err)
+		return nil, err
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusAccepted:
@@ -174,7 +174,7 @@ func (c *Client) FetchProof(ctx context.Context, logURL string, index uint64, wa
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, checkpoint.MaxProofSize+1))
+	body, err := untrusted.ReadAll(resp.Body, checkpoint.MaxProofSize, "the log's proof")
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"treelog/internal/untrusted"
 	"treelog/note"
 )
 
@@ -157,12 +158,9 @@ func (r *HTTPReader) getOne(ctx context.Context, url string, limit int) ([]byte,
 		}
 		body = z
 	}
-	b, err := io.ReadAll(io.LimitReader(body, int64(limit)+1))
+	b, err := untrusted.ReadAll(body, int64(limit), "GET "+url)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
-	}
-	if len(b) > limit {
-		return nil, fmt.Errorf("GET %s: over the limit of %d bytes", url, limit)
+		return nil, err
 	}
 	return b, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"treelog/checkpoint"
+	"treelog/internal/untrusted"
 )
 
 // Limits on an add-checkpoint request.
@@ -75,7 +76,7 @@ func ParseRequest(body []byte) (*Request, error) {
 	if !isOld {
 		return nil, errorf(http.StatusBadRequest, "line 1: want \"old <size>\"")
 	}
-	old, err := checkpoint.ParseDecimal(v)
+	old, err := untrusted.ParseDecimal(v)
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "line 1: old size: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"treelog/checkpoint"
+	"treelog/internal/untrusted"
 	"treelog/note"
 )
 
@@ -120,7 +121,7 @@ func (w *Witness) AddCheckpoint(body []byte) ([]byte, error) {
 	}
 	lg, ok := w.store.Log(origin)
 	if !ok || lg.Disabled {
-		return nil, errorf(http.StatusNotFound, "unknown log origin %q", trim(origin))
+		return nil, errorf(http.StatusNotFound, "unknown log origin %q", untrusted.Short(origin, 40))
 	}
 	n, err := note.Open(req.Checkpoint, lg.verifier)
 	if errors.Is(err, note.ErrMalformed) {
@@ -211,11 +212,4 @@ func (w *Witness) keepEvidence(lg Log, req *Request, kind string) {
 // hashes to originHash, with the log's signature and this witness's.
 func (w *Witness) Checkpoint(originHash [32]byte) ([]byte, bool) {
 	return w.store.CheckpointByHash(originHash)
-}
-
-func trim(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }

@@ -26,9 +26,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"treelog/checkpoint"
 	"treelog/internal/testkit/proc"
 	"treelog/internal/testkit/services"
+	"treelog/internal/untrusted"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
@@ -354,5 +354,5 @@ func checkpointSize(c *http.Client, base string) (uint64, error) {
 	if len(lines) < 2 {
 		return 0, fmt.Errorf("bad checkpoint")
 	}
-	return checkpoint.ParseDecimal(lines[1])
+	return untrusted.ParseDecimal(lines[1])
 }

@@ -5,11 +5,11 @@ package keyfile
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
 
+	"treelog/internal/untrusted"
 	"treelog/note"
 )
 
@@ -79,17 +79,6 @@ func ReadVerifierKey(path string) (string, error) {
 }
 
 func readSmall(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4097))
-	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", path, err)
-	}
-	if len(b) > 4096 {
-		return "", fmt.Errorf("%s: over 4096 bytes; not a key file", path)
-	}
-	return string(b), nil
+	b, err := untrusted.ReadFile(path, 4096, "key file")
+	return string(b), err
 }
