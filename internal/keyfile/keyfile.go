@@ -1,5 +1,6 @@
 // Package keyfile stores signed-note keys on disk: the secret key in
-// PREFIX.key (mode 0600, never overwritten) and the verifier key in PREFIX.pub.
+// PREFIX.key (mode 0600, never overwritten), or encrypted with a passphrase
+// in PREFIX.key.age, and the verifier key in PREFIX.pub.
 package keyfile
 
 import (
@@ -16,29 +17,35 @@ import (
 // Write creates PREFIX.key and PREFIX.pub. It refuses to overwrite either
 // file, and removes what it wrote if the second write fails.
 func Write(prefix, skey, vkey string) error {
-	for _, p := range []string{prefix + ".key", prefix + ".pub"} {
+	return writePair(prefix+".key", []byte(skey+"\n"), prefix+".pub", vkey)
+}
+
+// writePair creates the secret file and the vkey file, refusing to
+// overwrite either, and removes the first if the second fails.
+func writePair(secretPath string, secret []byte, pubPath, vkey string) error {
+	for _, p := range []string{secretPath, pubPath} {
 		if _, err := os.Lstat(p); err == nil {
 			return fmt.Errorf("%s already exists; refusing to overwrite a key", p)
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
-	if err := writeNew(prefix+".key", skey+"\n", 0o600); err != nil {
+	if err := writeNew(secretPath, secret, 0o600); err != nil {
 		return err
 	}
-	if err := writeNew(prefix+".pub", vkey+"\n", 0o644); err != nil {
-		os.Remove(prefix + ".key")
+	if err := writeNew(pubPath, []byte(vkey+"\n"), 0o644); err != nil {
+		os.Remove(secretPath)
 		return err
 	}
 	return nil
 }
 
-func writeNew(path, data string, mode os.FileMode) error {
+func writeNew(path string, data []byte, mode os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", path, err)
 	}
-	if _, err := f.WriteString(data); err != nil {
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		os.Remove(path)
 		return fmt.Errorf("writing %s: %w", path, err)
@@ -56,6 +63,9 @@ func ReadSigner(path string) (note.Signer, error) {
 	b, err := readSmall(path)
 	if err != nil {
 		return nil, err
+	}
+	if IsEncrypted([]byte(b)) {
+		return nil, fmt.Errorf("%s is encrypted with a passphrase (keygen --encrypt): %w", path, ErrEncrypted)
 	}
 	s, err := note.NewSigner(strings.TrimSpace(b))
 	if err != nil {
