@@ -66,3 +66,25 @@ func splitFields(b []byte) []string {
 	}
 	return f
 }
+
+// A Line is one non-empty, non-comment line of a tlog-policy style file:
+// its number (from 1) and its items.
+type Line struct {
+	No     int
+	Fields []string
+}
+
+// SplitLines splits a tlog-policy style file into lines of items, by the
+// syntax of tlog-policy files (see splitLines), for treelog's other
+// line-based files. file names the file in errors.
+func SplitLines(data []byte, file string) ([]Line, error) {
+	ls, err := splitLines(data, file)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Line, len(ls))
+	for i, l := range ls {
+		out[i] = Line{No: l.no, Fields: l.fields}
+	}
+	return out, nil
+}

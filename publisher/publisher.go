@@ -23,11 +23,18 @@ import (
 	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/policy"
+	"treelog/signer"
 )
 
 // Sign writes DIR/.treelog/MetaManifest for the tree's current top-level
 // Manifest, removing a proof of an older snapshot.
 func Sign(dir, origin, commit string, signers ...note.Signer) ([]byte, error) {
+	return SignWith(context.Background(), dir, origin, commit, signer.Keys(signers...))
+}
+
+// SignWith is Sign with any signer (keys, the signing daemon...). It
+// checks that what the signer returned is the MetaManifest asked for.
+func SignWith(ctx context.Context, dir, origin, commit string, s signer.Signer) ([]byte, error) {
 	top, err := os.ReadFile(filepath.Join(dir, manifest.TopManifestName))
 	if err != nil {
 		return nil, fmt.Errorf("reading the top-level Manifest: %w", err)
@@ -36,9 +43,16 @@ func Sign(dir, origin, commit string, signers ...note.Signer) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	msg, err := metamanifest.Sign(m, signers...)
+	msg, err := s.Sign(ctx, m)
 	if err != nil {
 		return nil, err
+	}
+	got, _, err := metamanifest.Parse(msg)
+	if err != nil {
+		return nil, fmt.Errorf("the signer returned no MetaManifest: %w", err)
+	}
+	if got.Text() != m.Text() {
+		return nil, fmt.Errorf("the signer returned another MetaManifest than the one asked for:\n%s", got.Text())
 	}
 	mmPath, proofPath := metamanifest.Paths(dir)
 	if err := os.MkdirAll(filepath.Dir(mmPath), 0o755); err != nil {
@@ -210,8 +224,10 @@ func CheckProof(proof, mm []byte, pol *policy.Policy) error {
 // Options configure Publish.
 type Options struct {
 	Origin, Commit string
-	Signers        []note.Signer
-	LogURL         string
+	// Signer signs the MetaManifest; if nil, Signers do, in this process.
+	Signer  signer.Signer
+	Signers []note.Signer
+	LogURL  string
 	// Policy, if set, checks the proof before it is stored.
 	Policy *policy.Policy
 	// Wait bounds waiting for the witnessed proof.
@@ -236,7 +252,11 @@ func (c *Client) Publish(ctx context.Context, dir string, o Options) (*Published
 	if err != nil {
 		return nil, err
 	}
-	mm, err := Sign(dir, o.Origin, o.Commit, o.Signers...)
+	s := o.Signer
+	if s == nil {
+		s = signer.Keys(o.Signers...)
+	}
+	mm, err := SignWith(ctx, dir, o.Origin, o.Commit, s)
 	if err != nil {
 		return nil, err
 	}
