@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -87,8 +88,10 @@ func publish(args []string, stdout, stderr io.Writer) int {
 'manifest create'), signs DIR/.treelog/MetaManifest (as 'sign'), submits it
 to the log, waits for its proof under a witnessed checkpoint, checks it
 (against --policy if given) and writes DIR/.treelog/MetaManifest.tlog-proof.
-Mirrors then copy DIR, .treelog included.`, stdout, stderr)
-	keys := fs.StringSlice("key", nil, "publisher secret key file (repeatable; at least one)")
+Mirrors then copy DIR, .treelog included. With --signer unix:SOCKET the
+signing daemon signs instead of a --key file: it reads DIR (its configured
+directory for --origin) itself and signs only if it is the tree described.`, stdout, stderr)
+	sf := addSignerFlags(fs)
 	origin := fs.String("origin", "", "the tree's name (required)")
 	commit := fs.String("commit", "", "VCS commit id of the snapshot")
 	logURL := fs.String("log", "", "the log's URL (required)")
@@ -100,8 +103,8 @@ Mirrors then copy DIR, .treelog included.`, stdout, stderr)
 	if rc := parseFlags(fs, args, 1, stderr); rc >= 0 {
 		return rc
 	}
-	if len(*keys) == 0 || *origin == "" || *logURL == "" {
-		return usageErr(stderr, "publish", "--key, --origin and --log are required")
+	if *origin == "" || *logURL == "" {
+		return usageErr(stderr, "publish", "--origin and --log are required")
 	}
 	l, err := manifest.ParseLayout(*layout)
 	if err != nil {
@@ -123,13 +126,16 @@ Mirrors then copy DIR, .treelog included.`, stdout, stderr)
 	if err != nil {
 		return usageErr(stderr, "publish", "--policy: %v", err)
 	}
-	signers, err := readSigners(*keys)
+	s, err := sf.signer()
+	if errors.Is(err, errSignerUsage) {
+		return usageErr(stderr, "publish", "%v", err)
+	}
 	if err != nil {
 		return fail(stderr, "publish", err)
 	}
 	c := &publisher.Client{}
 	r, err := c.Publish(context.Background(), fs.Arg(0), publisher.Options{
-		Origin: *origin, Commit: *commit, Signers: signers, LogURL: *logURL, Policy: p, Wait: *wait, Manifest: mopts,
+		Origin: *origin, Commit: *commit, Signer: s, LogURL: *logURL, Policy: p, Wait: *wait, Manifest: mopts,
 	})
 	if err != nil {
 		return fail(stderr, "publish", err)

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
+
+	"github.com/spf13/pflag"
 
 	"treelog/internal/keyfile"
 	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/publisher"
+	"treelog/signer"
 )
 
 func init() {
@@ -19,20 +25,23 @@ func sign(args []string, stdout, stderr io.Writer) int {
 its TIMESTAMP and the size and hashes of DIR/Manifest, which must exist (run
 'treelog manifest create' first). Any old proof beside it is removed, since
 it proves another snapshot.`, stdout, stderr)
-	keys := fs.StringSlice("key", nil, "publisher secret key file (repeatable; at least one)")
+	sf := addSignerFlags(fs)
 	origin := fs.String("origin", "", "the tree's name, e.g. gentoo.org/repo/gentoo (required)")
 	commit := fs.String("commit", "", "VCS commit id of the snapshot (optional)")
 	if rc := parseFlags(fs, args, 1, stderr); rc >= 0 {
 		return rc
 	}
-	if len(*keys) == 0 || *origin == "" {
-		return usageErr(stderr, "sign", "--key and --origin are required")
+	if *origin == "" {
+		return usageErr(stderr, "sign", "--origin is required")
 	}
-	signers, err := readSigners(*keys)
+	s, err := sf.signer()
+	if errors.Is(err, errSignerUsage) {
+		return usageErr(stderr, "sign", "%v", err)
+	}
 	if err != nil {
 		return fail(stderr, "sign", err)
 	}
-	msg, err := publisher.Sign(fs.Arg(0), *origin, *commit, signers...)
+	msg, err := publisher.SignWith(context.Background(), fs.Arg(0), *origin, *commit, s)
 	if err != nil {
 		return fail(stderr, "sign", err)
 	}
@@ -51,4 +60,37 @@ func readSigners(keyFiles []string) ([]note.Signer, error) {
 		signers = append(signers, s)
 	}
 	return signers, nil
+}
+
+// signerFlags choose who signs: --key files, or --signer (the daemon).
+type signerFlags struct {
+	keys *[]string
+	spec *string
+}
+
+func addSignerFlags(fs *pflag.FlagSet) signerFlags {
+	return signerFlags{
+		keys: fs.StringSlice("key", nil, "publisher secret key file (repeatable); or --signer"),
+		spec: fs.String("signer", "", "who signs instead of --key: unix:PATH, the signing daemon (signd) on its socket"),
+	}
+}
+
+var errSignerUsage = errors.New("give --key (one or more) or --signer, not both")
+
+func (f signerFlags) signer() (signer.Signer, error) {
+	switch {
+	case (len(*f.keys) == 0) == (*f.spec == ""):
+		return nil, errSignerUsage
+	case *f.spec != "":
+		path, ok := strings.CutPrefix(*f.spec, "unix:")
+		if !ok || path == "" {
+			return nil, fmt.Errorf("%w: --signer %q: want unix:PATH", errSignerUsage, *f.spec)
+		}
+		return signer.Unix(path), nil
+	}
+	ns, err := readSigners(*f.keys)
+	if err != nil {
+		return nil, err
+	}
+	return signer.Keys(ns...), nil
 }
