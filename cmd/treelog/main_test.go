@@ -4,12 +4,16 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"treelog/demo/network"
+	"treelog/internal/keyfile"
+	"treelog/internal/testkit/proc"
 )
 
 func TestMain(m *testing.M) {
@@ -24,10 +28,37 @@ func TestMain(m *testing.M) {
 // Scripts that need a network find one already running: a log with three
 // witnesses (2-of-3) on loopback, its URL in $LOG_URL, and in $NET the
 // files a user and a publisher have: policy, publishers, publisher.key.
+// For the signing daemon, $NET/publisher-enc.key.age is the same publisher
+// key encrypted with the passphrase in $NET/passphrase, $PUBLISHER_VKEY
+// its vkey, and the signd program is on $PATH.
 func TestScripts(t *testing.T) {
+	signdDir := t.TempDir()
+	var signdBin string
+	var buildOnce sync.Once
+	var buildErr error
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// waitfile PATH: wait up to 30s for PATH to exist (a daemon's socket).
+			"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 || neg {
+					ts.Fatalf("usage: waitfile PATH")
+				}
+				for range 300 {
+					if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				ts.Fatalf("%s did not appear in 30s", args[0])
+			},
+		},
 		Setup: func(env *testscript.Env) error {
+			buildOnce.Do(func() { signdBin, buildErr = proc.Build("treelog/cmd/signd", signdDir) })
+			if buildErr != nil {
+				return buildErr
+			}
+			env.Setenv("PATH", filepath.Dir(signdBin)+string(os.PathListSeparator)+env.Getenv("PATH"))
 			dir := filepath.Join(env.WorkDir, ".net")
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
@@ -39,7 +70,16 @@ func TestScripts(t *testing.T) {
 			env.Defer(func() { n.Close() })
 			env.Setenv("LOG_URL", n.LogURL)
 			env.Setenv("NET", dir)
-			return nil
+			skey, err := os.ReadFile(filepath.Join(dir, "publisher.key"))
+			if err != nil {
+				return err
+			}
+			const pass = "signd test passphrase"
+			if err := keyfile.WriteEncrypted(filepath.Join(dir, "publisher-enc"), strings.TrimSpace(string(skey)), n.PublisherVKey, pass, keyfile.WithWorkFactor(10)); err != nil {
+				return err
+			}
+			env.Setenv("PUBLISHER_VKEY", n.PublisherVKey)
+			return os.WriteFile(filepath.Join(dir, "passphrase"), []byte(pass+"\n"), 0o600)
 		},
 	})
 }
