@@ -59,7 +59,7 @@ func ParseAdminRequest(b []byte) (cmd string, passphrases []string, err error) {
 		return cmd, nil, nil
 	case CmdUnlock:
 	default:
-		return "", nil, fmt.Errorf("unknown admin command %q (want status, lock or unlock)", trim(cmd))
+		return "", nil, fmt.Errorf("unknown admin command %.40q (want status, lock or unlock)", cmd)
 	}
 	if len(lines) < 2 || len(lines) > 1+MaxPassphrases {
 		return "", nil, fmt.Errorf("unlock takes 1 to %d passphrases", MaxPassphrases)

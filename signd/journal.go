@@ -88,17 +88,17 @@ func ParseJournal(data []byte) (recs []Record, complete int, err error) {
 func parseRecordLine(line string) (Record, int, error) {
 	f := strings.Split(line, " ")
 	if len(f) != 8 || f[0] != "signed" || f[2] != "uid" || f[4] != "pid" || f[6] != "size" {
-		return Record{}, 0, fmt.Errorf("want \"signed <time> uid <uid> pid <pid> size <n>\", got %q", trim(line))
+		return Record{}, 0, fmt.Errorf("want \"signed <time> uid <uid> pid <pid> size <n>\", got %.80q", line)
 	}
 	t, err := time.Parse(time.RFC3339, f[1])
 	if err != nil || t.Format(time.RFC3339) != f[1] || t.Location() != time.UTC {
-		return Record{}, 0, fmt.Errorf("time %q is not YYYY-MM-DDTHH:MM:SSZ", trim(f[1]))
+		return Record{}, 0, fmt.Errorf("time %.40q is not YYYY-MM-DDTHH:MM:SSZ", f[1])
 	}
 	uid, err1 := strconv.ParseUint(f[3], 10, 32)
 	pid, err2 := strconv.ParseUint(f[5], 10, 32)
 	size, err3 := strconv.ParseUint(f[7], 10, 32)
 	if err := errors.Join(err1, err2, err3); err != nil {
-		return Record{}, 0, fmt.Errorf("uid, pid and size must be decimal numbers: %q", trim(line))
+		return Record{}, 0, fmt.Errorf("uid, pid and size must be decimal numbers: %.80q", line)
 	}
 	for _, s := range []string{f[3], f[5], f[7]} {
 		if len(s) > 1 && s[0] == '0' {
@@ -109,13 +109,6 @@ func parseRecordLine(line string) (Record, int, error) {
 		return Record{}, 0, fmt.Errorf("size %d is not between 1 and %d", size, metamanifest.MaxSize)
 	}
 	return Record{Time: t, UID: uint32(uid), PID: uint32(pid)}, int(size), nil
-}
-
-func trim(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }
 
 // A Journal is the daemon's append-only record of its signatures. It is
@@ -153,7 +146,8 @@ func OpenJournal(path string) (j *Journal, dropped int, err error) {
 	if complete < len(data) || complete == 0 {
 		// Cut off what a crash left half-written (or complete a header
 		// cut short), durably, before anything is appended.
-		if err := f.Truncate(int64(complete)); err == nil && complete == 0 {
+		err = f.Truncate(int64(complete))
+		if err == nil && complete == 0 {
 			_, err = f.WriteString(JournalHeader + "\n")
 		}
 		if err == nil {

@@ -27,45 +27,44 @@ type Access struct {
 func NewAccess(users, groups []string) (Access, error) {
 	a := Access{UIDs: map[uint32]bool{}, GIDs: map[uint32]bool{}}
 	for _, u := range users {
-		id, err := lookupID(u, func(s string) (string, error) {
-			x, err := user.Lookup(s)
-			if err != nil {
-				return "", err
-			}
-			return x.Uid, nil
-		})
+		id, err := lookupID(u, "user")
 		if err != nil {
-			return Access{}, fmt.Errorf("user %q: %w", u, err)
+			return Access{}, err
 		}
 		a.UIDs[id] = true
 	}
 	for _, g := range groups {
-		id, err := lookupID(g, func(s string) (string, error) {
-			x, err := user.LookupGroup(s)
-			if err != nil {
-				return "", err
-			}
-			return x.Gid, nil
-		})
+		id, err := lookupID(g, "group")
 		if err != nil {
-			return Access{}, fmt.Errorf("group %q: %w", g, err)
+			return Access{}, err
 		}
 		a.GIDs[id] = true
 	}
 	return a, nil
 }
 
-func lookupID(s string, byName func(string) (string, error)) (uint32, error) {
+// lookupID resolves a user or group given by name or number.
+func lookupID(s, kind string) (uint32, error) {
 	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
 		return uint32(n), nil
 	}
-	id, err := byName(s)
-	if err != nil {
-		return 0, err
+	var id string
+	if kind == "user" {
+		u, err := user.Lookup(s)
+		if err != nil {
+			return 0, fmt.Errorf("user %q: %w", s, err)
+		}
+		id = u.Uid
+	} else {
+		g, err := user.LookupGroup(s)
+		if err != nil {
+			return 0, fmt.Errorf("group %q: %w", s, err)
+		}
+		id = g.Gid
 	}
 	n, err := strconv.ParseUint(id, 10, 32)
 	if err != nil {
-		return 0, fmt.Errorf("id %q is not a number", id)
+		return 0, fmt.Errorf("%s %q: id %q is not a number", kind, s, id)
 	}
 	return uint32(n), nil
 }

@@ -96,18 +96,11 @@ func ParseResponse(b []byte) ([]byte, error) {
 	}
 	line, ok := bytes.CutPrefix(b, []byte("error "))
 	if !ok || !bytes.HasSuffix(line, []byte("\n")) || bytes.Count(line, []byte("\n")) != 1 {
-		return nil, fmt.Errorf("the signing daemon's answer is malformed: %q", short(b))
+		return nil, fmt.Errorf("the signing daemon's answer is malformed: %.80q", b)
 	}
 	code, msg, _ := strings.Cut(strings.TrimSuffix(string(line), "\n"), " ")
 	if code == "" {
-		return nil, fmt.Errorf("the signing daemon's answer is malformed: %q", short(b))
+		return nil, fmt.Errorf("the signing daemon's answer is malformed: %.80q", b)
 	}
 	return nil, &RefusedError{Code: code, Message: msg}
-}
-
-func short(b []byte) []byte {
-	if len(b) > 80 {
-		return b[:80]
-	}
-	return b
 }

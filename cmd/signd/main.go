@@ -73,6 +73,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+func usageErr(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, format+"\n", args...)
+	return exitUsage
+}
+
 func flagSet(name, args, about string, stdout, stderr io.Writer) *pflag.FlagSet {
 	return cli.Flags("signd "+name, args, about, stdout, stderr)
 }
@@ -120,20 +125,17 @@ SIGTERM stops gracefully after the requests in flight.`, stdout, stderr)
 		return rc
 	}
 	if *originsFile == "" || *sock == "" || *adminSock == "" {
-		fmt.Fprintln(stderr, "signd serve: --origins, --socket and --admin-socket are required")
-		return exitUsage
+		return usageErr(stderr, "signd serve: --origins, --socket and --admin-socket are required")
 	}
 	mode, err := strconv.ParseUint(*sockMode, 8, 32)
 	if err != nil || mode > 0o777 {
-		fmt.Fprintf(stderr, "signd serve: --socket-mode %q: want an octal file mode such as 0660\n", *sockMode)
-		return exitUsage
+		return usageErr(stderr, "signd serve: --socket-mode %q: want an octal file mode such as 0660", *sockMode)
 	}
 	gid := -1
 	if *sockGroup != "" {
 		a, err := signd.NewAccess(nil, []string{*sockGroup})
 		if err != nil {
-			fmt.Fprintf(stderr, "signd serve: --socket-group: %v\n", err)
-			return exitUsage
+			return usageErr(stderr, "signd serve: --socket-group: %v", err)
 		}
 		for g := range a.GIDs {
 			gid = int(g)
@@ -145,21 +147,18 @@ SIGTERM stops gracefully after the requests in flight.`, stdout, stderr)
 	}
 	access, err := signd.NewAccess(*allowUsers, *allowGroups)
 	if err != nil {
-		fmt.Fprintf(stderr, "signd serve: --allow-user/--allow-group: %v\n", err)
-		return exitUsage
+		return usageErr(stderr, "signd serve: --allow-user/--allow-group: %v", err)
 	}
 	if len(*adminUsers) == 0 {
 		*adminUsers = []string{self}
 	}
 	adminAccess, err := signd.NewAccess(*adminUsers, nil)
 	if err != nil {
-		fmt.Fprintf(stderr, "signd serve: --admin-user: %v\n", err)
-		return exitUsage
+		return usageErr(stderr, "signd serve: --admin-user: %v", err)
 	}
 	log, err := c.Logger(stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "signd serve: %v\n", err)
-		return exitUsage
+		return usageErr(stderr, "signd serve: %v", err)
 	}
 	data, err := os.ReadFile(*originsFile)
 	if err != nil {
@@ -254,8 +253,7 @@ func admin(name string, args []string, stdout, stderr io.Writer) int {
 		return rc
 	}
 	if *sock == "" || fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "signd %s: want --admin-socket and no arguments\n", name)
-		return exitUsage
+		return usageErr(stderr, "signd %s: want --admin-socket and no arguments", name)
 	}
 	return call(*sock, signd.MarshalAdminRequest(name, nil), stdout, stderr, name)
 }
@@ -273,8 +271,7 @@ open. Either every key opens, or the daemon stays locked.`, stdout, stderr)
 		return rc
 	}
 	if *sock == "" || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "signd unlock: want --admin-socket and no arguments")
-		return exitUsage
+		return usageErr(stderr, "signd unlock: want --admin-socket and no arguments")
 	}
 	var passes []string
 	var err error
@@ -284,8 +281,7 @@ open. Either every key opens, or the daemon stays locked.`, stdout, stderr)
 		passes, err = promptPassphrases(*sock)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "signd unlock: %v\n", err)
-		return exitUsage
+		return usageErr(stderr, "signd unlock: %v", err)
 	}
 	return call(*sock, signd.MarshalAdminRequest(signd.CmdUnlock, passes), stdout, stderr, "unlock")
 }
@@ -350,8 +346,7 @@ Exit status: 0 nothing unrecorded; 1 unrecorded entries found; 2 usage;
 		return rc
 	}
 	if fs.NArg() != 1 || (fs.Arg(0) != "list" && fs.Arg(0) != "compare") {
-		fmt.Fprintln(stderr, "signd journal: want list or compare")
-		return exitUsage
+		return usageErr(stderr, "signd journal: want list or compare")
 	}
 	recs, cut, err := signd.ReadJournal(*file)
 	if err != nil {
@@ -372,18 +367,15 @@ Exit status: 0 nothing unrecorded; 1 unrecorded entries found; 2 usage;
 		return exitOK
 	}
 	if *polFile == "" {
-		fmt.Fprintln(stderr, "signd journal compare: --policy is required")
-		return exitUsage
+		return usageErr(stderr, "signd journal compare: --policy is required")
 	}
 	pb, err := os.ReadFile(*polFile)
 	if err != nil {
-		fmt.Fprintf(stderr, "signd journal compare: --policy: %v\n", err)
-		return exitUsage
+		return usageErr(stderr, "signd journal compare: --policy: %v", err)
 	}
 	pol, err := policy.Parse(pb)
 	if err != nil {
-		fmt.Fprintf(stderr, "signd journal compare: --policy: %v\n", err)
-		return exitUsage
+		return usageErr(stderr, "signd journal compare: --policy: %v", err)
 	}
 	urls := *logURLs
 	if len(urls) == 0 {
@@ -393,14 +385,12 @@ Exit status: 0 nothing unrecorded; 1 unrecorded entries found; 2 usage;
 			}
 		}
 		if len(urls) != 1 {
-			fmt.Fprintln(stderr, "signd journal compare: give --log: the policy names no log URL, or several")
-			return exitUsage
+			return usageErr(stderr, "signd journal compare: give --log: the policy names no log URL, or several")
 		}
 	}
 	r, err := tiles.NewHTTPReader(urls, tiles.WithMaxEntrySize(signer.MaxResponseSize))
 	if err != nil {
-		fmt.Fprintf(stderr, "signd journal compare: %v\n", err)
-		return exitUsage
+		return usageErr(stderr, "signd journal compare: %v", err)
 	}
 	c, err := signd.CompareLog(context.Background(), recs, *origins, r, pol)
 	if err != nil {
