@@ -32,8 +32,14 @@ func FromFile(path string) ([]string, error) {
 		return nil, fmt.Errorf("reading the passphrase from %s: %w", path, err)
 	}
 	defer clear(b)
+	return Parse(b, path)
+}
+
+// Parse splits a passphrase file's contents as FromFile does; name names
+// it in errors.
+func Parse(b []byte, name string) ([]string, error) {
 	if len(b) > 16*MaxLen {
-		return nil, fmt.Errorf("%s: over %d bytes; not a passphrase file", path, 16*MaxLen)
+		return nil, fmt.Errorf("%s: over %d bytes; not a passphrase file", name, 16*MaxLen)
 	}
 	var out []string
 	for line := range bytes.SplitSeq(b, []byte("\n")) {
@@ -42,12 +48,12 @@ func FromFile(path string) ([]string, error) {
 			continue
 		}
 		if len(line) > MaxLen {
-			return nil, fmt.Errorf("%s: a passphrase is over %d bytes", path, MaxLen)
+			return nil, fmt.Errorf("%s: a passphrase is over %d bytes", name, MaxLen)
 		}
 		out = append(out, string(line))
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s holds no passphrase", path)
+		return nil, fmt.Errorf("%s holds no passphrase", name)
 	}
 	return out, nil
 }
