@@ -11,21 +11,22 @@ import (
 // MaxFileSize bounds a policy or publishers file.
 const MaxFileSize = 1 << 20
 
-// A line is one non-empty, non-comment line of a tlog-policy style file.
-type line struct {
-	no     int
-	fields []string
+// A Line is one non-empty, non-comment line of a tlog-policy style file:
+// its number (from 1) and its items.
+type Line struct {
+	No     int
+	Fields []string
 }
 
-// splitLines applies the tlog-policy syntax shared by treelog's line-based
-// files: octets 0x09, 0x0A, 0x20-0x7E and 0x80-0xFF only; items separated by
+// SplitLines applies the tlog-policy syntax shared by treelog's line-based
+// files (file names the file in errors): octets 0x09, 0x0A, 0x20-0x7E and 0x80-0xFF only; items separated by
 // runs of spaces and tabs only (not other Unicode spaces); blank lines and
 // lines whose first non-blank octet is '#' ignored.
-func splitLines(data []byte, file string) ([]line, error) {
+func SplitLines(data []byte, file string) ([]Line, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%s: %d bytes, over the limit of %d", file, len(data), MaxFileSize)
 	}
-	var out []line
+	var out []Line
 	no := 1
 	start := 0
 	for i := 0; i <= len(data); i++ {
@@ -40,7 +41,7 @@ func splitLines(data []byte, file string) ([]line, error) {
 		}
 		fields := splitFields(data[start:i])
 		if len(fields) > 0 && fields[0][0] != '#' {
-			out = append(out, line{no: no, fields: fields})
+			out = append(out, Line{No: no, Fields: fields})
 		}
 		no++
 		start = i + 1
@@ -67,24 +68,3 @@ func splitFields(b []byte) []string {
 	return f
 }
 
-// A Line is one non-empty, non-comment line of a tlog-policy style file:
-// its number (from 1) and its items.
-type Line struct {
-	No     int
-	Fields []string
-}
-
-// SplitLines splits a tlog-policy style file into lines of items, by the
-// syntax of tlog-policy files (see splitLines), for treelog's other
-// line-based files. file names the file in errors.
-func SplitLines(data []byte, file string) ([]Line, error) {
-	ls, err := splitLines(data, file)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Line, len(ls))
-	for i, l := range ls {
-		out[i] = Line{No: l.no, Fields: l.fields}
-	}
-	return out, nil
-}

@@ -66,7 +66,7 @@ type Group struct {
 // set, definition before use, no duplicate keys or names, each name a group
 // member at most once, thresholds within 1..n, exactly one quorum line.
 func Parse(data []byte) (*Policy, error) {
-	lines, err := splitLines(data, "policy")
+	lines, err := SplitLines(data, "policy")
 	if err != nil {
 		return nil, err
 	}
@@ -76,9 +76,9 @@ func Parse(data []byte) (*Policy, error) {
 	memberOf := map[string]string{}
 	quorumLine := 0
 	for _, l := range lines {
-		f := l.fields
+		f := l.Fields
 		errf := func(format string, args ...any) error {
-			return fmt.Errorf("policy: line %d: %s", l.no, fmt.Sprintf(format, args...))
+			return fmt.Errorf("policy: line %d: %s", l.No, fmt.Sprintf(format, args...))
 		}
 		switch f[0] {
 		case "log":
@@ -93,7 +93,7 @@ func Parse(data []byte) (*Policy, error) {
 			if len(p.Logs) == MaxLogs {
 				return nil, errf("more than %d logs", MaxLogs)
 			}
-			logKeys[string(k.Public)] = l.no
+			logKeys[string(k.Public)] = l.No
 			v, _ := note.NewVerifier(f[1])
 			lg := &Log{Key: k, URL: lk.URL, verifier: v}
 			p.Logs = append(p.Logs, lg)
@@ -115,7 +115,7 @@ func Parse(data []byte) (*Policy, error) {
 			if len(p.Witnesses) == MaxWitnesses {
 				return nil, errf("more than %d witnesses", MaxWitnesses)
 			}
-			witnessKeys[string(k.Public)] = l.no
+			witnessKeys[string(k.Public)] = l.No
 			cv, err := note.NewCosignatureVerifier(f[2])
 			if err != nil {
 				return nil, errf("%v", err)
@@ -182,7 +182,7 @@ func Parse(data []byte) (*Policy, error) {
 					return nil, errf("quorum %q is not a witness or group defined on an earlier line", f[1])
 				}
 			}
-			quorumLine = l.no
+			quorumLine = l.No
 			p.Quorum = f[1]
 		default:
 			return nil, errf("unknown keyword %q (want log, witness, group or quorum)", untrusted.Short(f[0], 40))

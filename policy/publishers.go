@@ -23,7 +23,7 @@ type Publishers struct {
 // ParsePublishers parses a publishers file. A key listed twice for the same
 // origin is an error; one key may publish several origins.
 func ParsePublishers(data []byte) (*Publishers, error) {
-	lines, err := splitLines(data, "publishers")
+	lines, err := SplitLines(data, "publishers")
 	if err != nil {
 		return nil, err
 	}
@@ -32,9 +32,9 @@ func ParsePublishers(data []byte) (*Publishers, error) {
 	n := 0
 	for _, l := range lines {
 		errf := func(format string, args ...any) error {
-			return fmt.Errorf("publishers: line %d: %s", l.no, fmt.Sprintf(format, args...))
+			return fmt.Errorf("publishers: line %d: %s", l.No, fmt.Sprintf(format, args...))
 		}
-		f := l.fields
+		f := l.Fields
 		if f[0] != "publisher" {
 			return nil, errf("unknown keyword %q (want publisher)", untrusted.Short(f[0], 40))
 		}
@@ -53,7 +53,7 @@ func ParsePublishers(data []byte) (*Publishers, error) {
 		if prev, dup := seen[id]; dup {
 			return nil, errf("duplicate publisher: the same key for origin %q is on line %d", origin, prev)
 		}
-		seen[id] = l.no
+		seen[id] = l.No
 		if n++; n > MaxPublishers {
 			return nil, errf("more than %d publisher lines", MaxPublishers)
 		}
@@ -108,7 +108,7 @@ type LogKey struct {
 // tlog-policy syntax, as a witness is configured. Two lines for one origin
 // are an error.
 func ParseLogList(data []byte) ([]LogKey, error) {
-	lines, err := splitLines(data, "log list")
+	lines, err := SplitLines(data, "log list")
 	if err != nil {
 		return nil, err
 	}
@@ -116,9 +116,9 @@ func ParseLogList(data []byte) ([]LogKey, error) {
 	seen := map[string]int{}
 	for _, l := range lines {
 		errf := func(format string, args ...any) error {
-			return fmt.Errorf("log list: line %d: %s", l.no, fmt.Sprintf(format, args...))
+			return fmt.Errorf("log list: line %d: %s", l.No, fmt.Sprintf(format, args...))
 		}
-		f := l.fields
+		f := l.Fields
 		if f[0] != "log" {
 			return nil, errf("unknown keyword %q (want log)", untrusted.Short(f[0], 40))
 		}
@@ -130,7 +130,7 @@ func ParseLogList(data []byte) ([]LogKey, error) {
 		if prev, dup := seen[k.Name]; dup {
 			return nil, errf("origin %q is already configured on line %d", k.Name, prev)
 		}
-		seen[k.Name] = l.no
+		seen[k.Name] = l.No
 		out = append(out, lk)
 	}
 	return out, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"treelog/internal/keyfile"
+	"treelog/internal/untrusted"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
@@ -368,7 +368,7 @@ func readTop(dir string) ([]byte, os.FileInfo, error) {
 	if !fi.Mode().IsRegular() || fi.Size() > manifest.MaxSize {
 		return nil, nil, fmt.Errorf("%s is not a regular file of at most %d bytes", f.Name(), manifest.MaxSize)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, manifest.MaxSize+1))
+	b, err := untrusted.ReadAll(f, manifest.MaxSize, f.Name())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -6,8 +6,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+
+	"treelog/internal/untrusted"
 
 	"golang.org/x/term"
 )
@@ -27,9 +28,9 @@ func FromFile(path string) ([]string, error) {
 		return nil, fmt.Errorf("reading the passphrase: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 16*MaxLen+1))
+	b, err := untrusted.ReadAll(f, 16*MaxLen, "the passphrase file "+path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the passphrase from %s: %w", path, err)
+		return nil, err
 	}
 	defer clear(b)
 	return Parse(b, path)
