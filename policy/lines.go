@@ -67,4 +67,3 @@ func splitFields(b []byte) []string {
 	}
 	return f
 }
-
