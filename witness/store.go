@@ -163,7 +163,7 @@ func (s *Store) Reload() error {
 		if err != nil {
 			return fmt.Errorf("witness database is corrupt: log %q: %w", l.Origin, err)
 		}
-		l.verifier = v
+		l.verifier = &memoVerifier{Verifier: v}
 		logs[l.Origin] = l
 		byHash[checkpoint.OriginHash(l.Origin)] = l.Origin
 	}
