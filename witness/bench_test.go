@@ -2,8 +2,8 @@ package witness
 
 import (
 	"bytes"
-	"io"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
