@@ -4,8 +4,6 @@
 package daemon
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
+
+	"treelog/internal/cli"
 )
 
 // Common flags of every daemon.
@@ -73,46 +72,7 @@ func (c *Common) AddFlags(fs *pflag.FlagSet, defaultListen string) {
 // ParseFlags parses args, applying the --config file (if given) first so
 // that flags on the command line win.
 func ParseFlags(fs *pflag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := fs.GetString("config")
-	if err != nil || cfg == "" {
-		return nil
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
-	data, err := os.ReadFile(cfg)
-	if err != nil {
-		return fmt.Errorf("reading --config: %w", err)
-	}
-	return applyConfig(fs, data, cfg, set)
-}
-
-func applyConfig(fs *pflag.FlagSet, data []byte, name string, set map[string]bool) error {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	no := 0
-	for sc.Scan() {
-		no++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		key, value, _ := strings.Cut(line, " ")
-		key = strings.TrimPrefix(key, "--")
-		value = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(value), "="))
-		f := fs.Lookup(key)
-		if f == nil || key == "config" {
-			return fmt.Errorf("%s: line %d: unknown setting %q", name, no, key)
-		}
-		if set[key] {
-			continue
-		}
-		if err := fs.Set(key, value); err != nil {
-			return fmt.Errorf("%s: line %d: %s: %w", name, no, key, err)
-		}
-	}
-	return sc.Err()
+	return cli.ParseWithConfig(fs, args)
 }
 
 // Logger builds the structured logger the flags ask for.
