@@ -20,6 +20,7 @@ import (
 	"treelog/internal/untrusted"
 	"treelog/manifest"
 	"treelog/metamanifest"
+	"treelog/pgpsig"
 	"treelog/policy"
 	"treelog/tiles"
 )
@@ -47,6 +48,10 @@ type Config struct {
 	LogURLs []string
 	// Offline skips every check that needs the network or the state.
 	Offline bool
+	// OpenPGP, if set, requires the top-level Manifest to be OpenPGP
+	// cleartext-signed by one of its keys (the distribution's own
+	// signature, logged unchanged).
+	OpenPGP *pgpsig.Keyring
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// HTTPClient fetches from the log (default: 30s timeout).
@@ -183,6 +188,9 @@ func (r *run) verify(dir string) error {
 		return r.fail(failf(CheckPublisher, [][]byte{mmBytes}, "this is a snapshot of %s, not of %s: the mirror serves another tree", mm.Origin, cfg.Origin))
 	}
 	r.report(CheckPublisher, "ok", "MetaManifest of %s, TIMESTAMP %s, signed by %s", mm.Origin, mm.Timestamp.Format(time.RFC3339), strings.Join(mm.Signers(), ", "))
+	if err := r.checkOpenPGP(dir, mm); err != nil {
+		return err
+	}
 
 	// 2. Inclusion under a witnessed checkpoint.
 	proofBytes, err := untrusted.ReadFile(proofPath, checkpoint.MaxProofSize, "the proof")

@@ -35,10 +35,24 @@ func Sign(dir, origin, commit string, signers ...note.Signer) ([]byte, error) {
 // SignWith is Sign with any signer (keys, the signing daemon...). It
 // checks that what the signer returned is the MetaManifest asked for.
 func SignWith(ctx context.Context, dir, origin, commit string, s signer.Signer) ([]byte, error) {
-	top, err := os.ReadFile(filepath.Join(dir, manifest.TopManifestName))
+	top, err := readTop(dir)
+	if err != nil {
+		return nil, err
+	}
+	return signTop(ctx, dir, top, origin, commit, s)
+}
+
+func readTop(dir string) ([]byte, error) {
+	top, err := untrusted.ReadFile(filepath.Join(dir, manifest.TopManifestName), manifest.MaxSize, "the top-level Manifest")
 	if err != nil {
 		return nil, fmt.Errorf("reading the top-level Manifest: %w", err)
 	}
+	return top, nil
+}
+
+// signTop writes the MetaManifest naming top, the exact bytes of the
+// tree's top-level Manifest.
+func signTop(ctx context.Context, dir string, top []byte, origin, commit string, s signer.Signer) ([]byte, error) {
 	m, err := metamanifest.New(origin, top, commit)
 	if err != nil {
 		return nil, err
@@ -232,8 +246,17 @@ type Options struct {
 	Policy *policy.Policy
 	// Wait bounds waiting for the witnessed proof.
 	Wait time.Duration
-	// Manifest options for manifest.Create (layout, hashes, timestamp...).
+	// Manifest options for manifest.Create (layout, hashes, timestamp...),
+	// or for manifest.Verify with Existing (progress).
 	Manifest []manifest.Option
+	// Existing logs the tree's Manifests as they are, not a byte
+	// rewritten: a distribution's own, perhaps OpenPGP-signed. The tree
+	// must verify against them before it is logged.
+	Existing bool
+	// CheckTopManifest, if set, vets the exact bytes of the top-level
+	// Manifest that the MetaManifest will name before anything is signed
+	// (for example the distribution's OpenPGP signature on it).
+	CheckTopManifest func(top []byte) error
 }
 
 // Published describes a published snapshot.
@@ -241,22 +264,53 @@ type Published struct {
 	Index        uint64
 	MetaManifest []byte
 	Proof        []byte
-	Manifests    *manifest.CreateReport
+	// Manifests describes the Manifests written, or with Existing the
+	// files verified (Manifests is then 0: none was written).
+	Manifests *manifest.CreateReport
 }
 
-// Publish makes a snapshot of dir public: it creates the Manifest tree,
+// verifyExisting reads the top-level Manifest once and verifies the tree
+// against those bytes, which are the ones the MetaManifest will name.
+func verifyExisting(ctx context.Context, dir string, opts []manifest.Option) (*manifest.CreateReport, error) {
+	top, err := readTop(dir)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := manifest.Verify(ctx, dir, append(opts, manifest.WithTopManifest(top))...)
+	if err != nil {
+		return nil, err
+	}
+	if err := rep.Error(); err != nil {
+		return nil, fmt.Errorf("the tree does not match its own Manifests, so it is not logged: %w", err)
+	}
+	return &manifest.CreateReport{Top: top, Timestamp: rep.Timestamp, Files: rep.Files, Bytes: rep.Bytes}, nil
+}
+
+// Publish makes a snapshot of dir public: it creates the Manifest tree
+// (or, with Existing, verifies the tree against the Manifests it has),
 // signs the MetaManifest, submits it, waits for a proof under a witnessed
 // checkpoint, checks it, and writes it to DIR/.treelog/MetaManifest.tlog-proof.
 func (c *Client) Publish(ctx context.Context, dir string, o Options) (*Published, error) {
-	cr, err := manifest.Create(ctx, dir, o.Manifest...)
+	var cr *manifest.CreateReport
+	var err error
+	if o.Existing {
+		cr, err = verifyExisting(ctx, dir, o.Manifest)
+	} else {
+		cr, err = manifest.Create(ctx, dir, o.Manifest...)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if o.CheckTopManifest != nil {
+		if err := o.CheckTopManifest(cr.Top); err != nil {
+			return nil, fmt.Errorf("the top-level Manifest: %w", err)
+		}
 	}
 	s := o.Signer
 	if s == nil {
 		s = signer.Keys(o.Signers...)
 	}
-	mm, err := SignWith(ctx, dir, o.Origin, o.Commit, s)
+	mm, err := signTop(ctx, dir, cr.Top, o.Origin, o.Commit, s)
 	if err != nil {
 		return nil, err
 	}

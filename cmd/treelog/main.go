@@ -78,9 +78,10 @@ func newFlags(name, argsUsage, about string, stdout, stderr io.Writer) *pflag.Fl
 	return cli.Flags("treelog "+name, argsUsage, about, stdout, stderr)
 }
 
-// parseFlags parses args and returns -1 to continue, or an exit code.
+// parseFlags parses args (after the --config file, for commands that have
+// that flag) and returns -1 to continue, or an exit code.
 func parseFlags(fs *pflag.FlagSet, args []string, nargs int, stderr io.Writer) int {
-	if rc := cli.Status(fs, fs.Parse(args), stderr); rc >= 0 {
+	if rc := cli.Status(fs, cli.ParseWithConfig(fs, args), stderr); rc >= 0 {
 		return rc
 	}
 	if nargs >= 0 && fs.NArg() != nargs {

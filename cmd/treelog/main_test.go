@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -30,7 +31,8 @@ func TestMain(m *testing.M) {
 // files a user and a publisher have: policy, publishers, publisher.key.
 // For the signing daemon, $NET/publisher-enc.key.age is the same publisher
 // key encrypted with the passphrase in $NET/passphrase, $PUBLISHER_VKEY
-// its vkey, and the signd program is on $PATH.
+// its vkey, and the signd program is on $PATH. $GNUPGHOME is an empty
+// GnuPG home for the script.
 func TestScripts(t *testing.T) {
 	signdDir := t.TempDir()
 	var signdBin string
@@ -79,7 +81,21 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("PUBLISHER_VKEY", n.PublisherVKey)
-			return os.WriteFile(filepath.Join(dir, "passphrase"), []byte(pass+"\n"), 0o600)
+			if err := os.WriteFile(filepath.Join(dir, "passphrase"), []byte(pass+"\n"), 0o600); err != nil {
+				return err
+			}
+			// GnuPG for scripts that sign as a distribution does; its
+			// agent's socket path must be short, so not under $WORK.
+			gpgHome, err := os.MkdirTemp("", "gpg")
+			if err != nil {
+				return err
+			}
+			env.Defer(func() {
+				exec.Command("gpgconf", "--homedir", gpgHome, "--kill", "all").Run()
+				os.RemoveAll(gpgHome)
+			})
+			env.Setenv("GNUPGHOME", gpgHome)
+			return nil
 		},
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"treelog/manifest"
 	"treelog/metamanifest"
+	"treelog/pgpsig"
 	"treelog/policy"
 	"treelog/publisher"
 )
@@ -90,7 +91,13 @@ to the log, waits for its proof under a witnessed checkpoint, checks it
 (against --policy if given) and writes DIR/.treelog/MetaManifest.tlog-proof.
 Mirrors then copy DIR, .treelog included. With --signer unix:SOCKET the
 signing daemon signs instead of a --key file: it reads DIR (its configured
-directory for --origin) itself and signs only if it is the tree described.`, stdout, stderr)
+directory for --origin) itself and signs only if it is the tree described.
+
+--existing logs the Manifests DIR already has (a distribution's own, e.g.
+Gentoo's OpenPGP-signed ones) without changing a byte of them: DIR must
+verify against them first, and only DIR/.treelog is written. --keyring
+then checks the top-level Manifest's OpenPGP signature before anything is
+signed: a transparency bridge logs only what the distribution signed.`, stdout, stderr)
 	sf := addSignerFlags(fs)
 	origin := fs.String("origin", "", "the tree's name (required)")
 	commit := fs.String("commit", "", "VCS commit id of the snapshot")
@@ -100,11 +107,34 @@ directory for --origin) itself and signs only if it is the tree described.`, std
 	layout := fs.String("layout", "gentoo", "Manifest layout: gentoo or plain")
 	hashes := fs.String("hashes", "BLAKE2B SHA512", "hashes for the Manifests")
 	ts := fs.String("timestamp", "", "TIMESTAMP of the snapshot, YYYY-MM-DDTHH:MM:SSZ (default: now)")
+	existing := fs.Bool("existing", false, "log the tree's existing Manifests unchanged (verify the tree against them; write only .treelog/)")
+	keyring := fs.String("keyring", "", "OpenPGP public keys: refuse unless the top-level Manifest is cleartext-signed by one")
 	if rc := parseFlags(fs, args, 1, stderr); rc >= 0 {
 		return rc
 	}
 	if *origin == "" || *logURL == "" {
 		return usageErr(stderr, "publish", "--origin and --log are required")
+	}
+	if *existing {
+		for _, f := range []string{"layout", "hashes", "timestamp"} {
+			if fs.Changed(f) {
+				return usageErr(stderr, "publish", "--%s writes Manifests; --existing keeps the tree's own", f)
+			}
+		}
+	}
+	var checkTop func([]byte) error
+	if *keyring != "" {
+		kr, err := pgpsig.LoadKeyring(*keyring)
+		if err != nil {
+			return usageErr(stderr, "publish", "--keyring: %v", err)
+		}
+		checkTop = func(top []byte) error {
+			sig, err := kr.Verify(top, time.Now())
+			if err == nil {
+				fmt.Fprintf(stdout, "top-level Manifest OpenPGP-signed: %s\n", sig)
+			}
+			return err
+		}
 	}
 	l, err := manifest.ParseLayout(*layout)
 	if err != nil {
@@ -114,7 +144,10 @@ directory for --origin) itself and signs only if it is the tree described.`, std
 	if err != nil {
 		return usageErr(stderr, "publish", "--hashes: %v", err)
 	}
-	mopts := []manifest.Option{manifest.WithLayout(l), manifest.WithHashes(hs), manifest.WithProgress(os.Stderr)}
+	mopts := []manifest.Option{manifest.WithProgress(os.Stderr)}
+	if !*existing {
+		mopts = append(mopts, manifest.WithLayout(l), manifest.WithHashes(hs))
+	}
 	if *ts != "" {
 		t, err := manifest.ParseTimestamp(*ts)
 		if err != nil {
@@ -136,13 +169,19 @@ directory for --origin) itself and signs only if it is the tree described.`, std
 	c := &publisher.Client{}
 	r, err := c.Publish(context.Background(), fs.Arg(0), publisher.Options{
 		Origin: *origin, Commit: *commit, Signer: s, LogURL: *logURL, Policy: p, Wait: *wait, Manifest: mopts,
+		Existing: *existing, CheckTopManifest: checkTop,
 	})
 	if err != nil {
 		return fail(stderr, "publish", err)
 	}
 	m, _, _ := metamanifest.Parse(r.MetaManifest)
-	fmt.Fprintf(stdout, "published %s snapshot %s: %d files in %d Manifests, log index %d\n",
-		m.Origin, m.Timestamp.Format(time.RFC3339), r.Manifests.Files, r.Manifests.Manifests, r.Index)
+	if *existing {
+		fmt.Fprintf(stdout, "published %s snapshot %s: its own Manifests, unchanged (%d files verified), log index %d\n",
+			m.Origin, m.Timestamp.Format(time.RFC3339), r.Manifests.Files, r.Index)
+	} else {
+		fmt.Fprintf(stdout, "published %s snapshot %s: %d files in %d Manifests, log index %d\n",
+			m.Origin, m.Timestamp.Format(time.RFC3339), r.Manifests.Files, r.Manifests.Manifests, r.Index)
+	}
 	if p == nil {
 		fmt.Fprintln(stdout, "note: no --policy given, so only the inclusion proof was checked, not the log's and witnesses' signatures")
 	}

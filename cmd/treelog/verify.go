@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"treelog/client"
+	"treelog/pgpsig"
 	"treelog/policy"
 )
 
@@ -24,6 +25,7 @@ func verify(args []string, stdout, stderr io.Writer) int {
 stopping at the first failure:
   1 publisher    DIR/.treelog/MetaManifest is signed by a key --publishers allows for its origin
                  (and is a snapshot of --origin, if given)
+    openpgp      with --keyring: the top-level Manifest it pins is OpenPGP-signed by a key of the keyring
   2 proof        its .tlog-proof proves inclusion under a checkpoint of a --policy log, cosigned by the quorum
   3 consistency  that checkpoint is consistent with the last one this client trusted (--state)
   4 replay       the log's latest witnessed checkpoint holds no newer snapshot of the origin,
@@ -33,7 +35,11 @@ stopping at the first failure:
 --offline runs 1, 2, 5 (against the proof's cosignatures) and 6 without network or state.
 
 Exit status: 0 verified; 1 refused (the tree or its proofs are bad: an attack or corruption
-upstream); 2 usage; 3 this client's own state is unreadable or corrupt (see 'treelog state').`, stdout, stderr)
+upstream); 2 usage; 3 this client's own state is unreadable or corrupt (see 'treelog state').
+
+--config FILE reads flag settings from FILE, one "name value" per line (the
+Portage hook's per-repository files are such files).`, stdout, stderr)
+	fs.String("config", "", "file of flag settings, one 'name value' per line ('#' comments); command-line flags override it")
 	polFile := fs.String("policy", "", "tlog-policy file: trusted logs (with URLs), witnesses and quorum (required)")
 	pubsFile := fs.String("publishers", "", "publishers file: which keys may publish which tree (required)")
 	origin := fs.String("origin", "", "the tree DIR must hold (e.g. gentoo.org/repo); refuse a snapshot of any other")
@@ -44,6 +50,7 @@ upstream); 2 usage; 3 this client's own state is unreadable or corrupt (see 'tre
 	offline := fs.Bool("offline", false, "no network: skip the consistency and replay checks")
 	verbose := fs.BoolP("verbose", "v", false, "print one line per check")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	keyring := fs.String("keyring", "", "OpenPGP public keys (armored or binary): require the top-level Manifest to be cleartext-signed by one")
 	if rc := parseFlags(fs, args, 1, stderr); rc >= 0 {
 		return rc
 	}
@@ -62,7 +69,13 @@ upstream); 2 usage; 3 this client's own state is unreadable or corrupt (see 'tre
 	if err != nil {
 		return usageErr(stderr, "verify", "--publishers: %v", err)
 	}
-	cfg := client.Config{Policy: pol, Publishers: pubs, Origin: *origin, StateDir: *stateDir, MaxAge: *maxAge, MaxClockSkew: *skew,
+	var kr *pgpsig.Keyring
+	if *keyring != "" {
+		if kr, err = pgpsig.LoadKeyring(*keyring); err != nil {
+			return usageErr(stderr, "verify", "--keyring: %v", err)
+		}
+	}
+	cfg := client.Config{OpenPGP: kr, Policy: pol, Publishers: pubs, Origin: *origin, StateDir: *stateDir, MaxAge: *maxAge, MaxClockSkew: *skew,
 		LogURLs: *logs, Offline: *offline, Progress: os.Stderr}
 	if *verbose && !*jsonOut {
 		cfg.OnCheck = func(c client.Check) {
