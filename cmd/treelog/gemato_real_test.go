@@ -3,17 +3,13 @@
 package main
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"treelog/demo/network"
 	"treelog/internal/testkit/gpgtest"
-	"treelog/internal/testkit/proc"
 )
 
 // TestGemato checks treelog against gemato, Gentoo's reference GLEP 74
@@ -24,25 +20,8 @@ import (
 // gemato verify with the signing key still passes on the same tree, and
 // so does treelog verify; a tampered file fails both.
 func TestGemato(t *testing.T) {
-	src := os.Getenv("GEMATO_SRC")
-	if src == "" {
-		t.Fatal("GEMATO_SRC is not set: run scripts/gemato GEMATO_SRC with a checkout of github.com/gentoo/gemato")
-	}
-	if _, err := os.Stat(filepath.Join(src, "gemato", "__main__.py")); err != nil {
-		t.Fatalf("GEMATO_SRC=%s is not a gemato checkout: %v", src, err)
-	}
-	dir := t.TempDir()
-	bin, err := proc.Build("treelog/cmd/treelog", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	netDir := filepath.Join(dir, "net")
-	os.MkdirAll(netDir, 0o755)
-	n, err := network.Start(context.Background(), netDir, network.Options{ShutdownTimeout: 5 * time.Second, TreeOrigin: "gentoo.org/repo/gentoo"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	src := sourceDir(t, "GEMATO_SRC", "gemato/__main__.py", "scripts/gemato", "github.com/gentoo/gemato")
+	dir, bin, netDir, n := startReal(t, "gentoo.org/repo/gentoo")
 
 	// Gentoo's release keys are RSA.
 	g := gpgtest.New(t)

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -12,9 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"treelog/demo/network"
-	"treelog/internal/testkit/proc"
 )
 
 // TestPortage runs Portage itself, from the source checkout in
@@ -26,30 +22,13 @@ import (
 // make `emaint sync` (and `emerge --sync`) fail, saying why, and leave the
 // last verified tree in place.
 func TestPortage(t *testing.T) {
-	src := os.Getenv("PORTAGE_SRC")
-	if src == "" {
-		t.Fatal("PORTAGE_SRC is not set: run scripts/portage PORTAGE_SRC with a checkout of github.com/gentoo/portage")
-	}
-	if _, err := os.Stat(filepath.Join(src, "bin", "emaint")); err != nil {
-		t.Fatalf("PORTAGE_SRC=%s is not a Portage checkout: %v", src, err)
-	}
+	src := sourceDir(t, "PORTAGE_SRC", "bin/emaint", "scripts/portage", "github.com/gentoo/portage")
 	for _, tool := range []string{"rsync", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("this test needs %s: %v", tool, err)
 		}
 	}
-	dir := t.TempDir()
-	bin, err := proc.Build("treelog/cmd/treelog", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	netDir := filepath.Join(dir, "net")
-	os.MkdirAll(netDir, 0o755)
-	n, err := network.Start(context.Background(), netDir, network.Options{ShutdownTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	dir, bin, netDir, n := startReal(t, "example.org/tree")
 
 	run := func(name string, args ...string) string {
 		t.Helper()
@@ -143,49 +122,33 @@ func TestPortage(t *testing.T) {
 		t.Logf("$ %s  (sync-uri .../%s)\n%s[exit status %d]", strings.Join(cmd, " "), mirror, out, code)
 		return string(out), code
 	}
-	must := func(out string, want ...string) {
-		t.Helper()
-		for _, w := range want {
+	for _, step := range []struct {
+		mirror string
+		cmd    []string
+		code   int
+		want   []string
+	}{
+		{"honest", []string{"emaint", "sync", "-r", "test"}, 0, []string{"ok      tree", "repository 'test' verified: example.org/tree snapshot", "test: verified at its last sync"}},
+		{"tamper", []string{"emaint", "sync", "-r", "test"}, 1, []string{"repository 'test' did NOT verify: refused", "app-misc/hello/hello-1.1.ebuild: modified",
+			"is back to the last verified snapshot", "test: NOT VERIFIED at its last sync", "1 repository did not verify"}},
+		{"replay", []string{"emerge", "--sync"}, 1, []string{"repository 'test' did NOT verify: refused", "rollback", "is back to the last verified snapshot"}},
+		{"honest", []string{"emaint", "sync", "-r", "test"}, 0, []string{"test: verified at its last sync"}},
+	} {
+		out, code := sync(step.mirror, step.cmd...)
+		if code != step.code {
+			t.Errorf("%s from the %s mirror: exit status %d, want %d", strings.Join(step.cmd, " "), step.mirror, code, step.code)
+		}
+		for _, w := range step.want {
 			if !strings.Contains(out, w) {
-				t.Errorf("Portage's output lacks %q", w)
+				t.Errorf("%s from the %s mirror: Portage's output lacks %q", strings.Join(step.cmd, " "), step.mirror, w)
 			}
 		}
-	}
-	same := func(what string) {
-		t.Helper()
+		// Whatever the mirror sent, the repository is the last verified
+		// snapshot: the publisher's newest tree.
 		if out, err := exec.Command("diff", "-r", "-x", "timestamp.chk", master, location).CombinedOutput(); err != nil {
-			t.Errorf("%s: the repository is not the last verified snapshot:\n%s", what, out)
+			t.Errorf("after syncing from the %s mirror, the repository is not the last verified snapshot:\n%s", step.mirror, out)
 		}
 	}
-
-	out, code := sync("honest", "emaint", "sync", "-r", "test")
-	if code != 0 {
-		t.Errorf("honest sync: exit status %d, want 0", code)
-	}
-	must(out, "ok      tree", "repository 'test' verified: example.org/tree snapshot", "test: verified at its last sync")
-	same("after the honest sync")
-
-	out, code = sync("tamper", "emaint", "sync", "-r", "test")
-	if code != 1 {
-		t.Errorf("tampering mirror: exit status %d, want 1", code)
-	}
-	must(out, "repository 'test' did NOT verify: refused", "app-misc/hello/hello-1.1.ebuild: modified",
-		"is back to the last verified snapshot", "test: NOT VERIFIED at its last sync", "1 repository did not verify")
-	same("after the tampering mirror")
-
-	out, code = sync("replay", "emerge", "--sync")
-	if code != 1 {
-		t.Errorf("replaying mirror: exit status %d, want 1", code)
-	}
-	must(out, "repository 'test' did NOT verify: refused", "rollback", "is back to the last verified snapshot")
-	same("after the replaying mirror")
-
-	out, code = sync("honest", "emaint", "sync", "-r", "test")
-	if code != 0 {
-		t.Errorf("honest sync again: exit status %d, want 0", code)
-	}
-	must(out, "test: verified at its last sync")
-	same("after the honest sync again")
 }
 
 func freePort(t *testing.T) int {
