@@ -195,8 +195,14 @@ func (h *Hook) Repo(ctx context.Context, repo, location string) (*Status, error)
 	}
 
 	h.say("verifying repository '%s' (%s) through a snapshot in %s", repo, location, staging)
+	// With sync-rcu, the location is a symbolic link to Portage's current
+	// snapshot: work on what it points to.
+	tree := location
+	if resolved, err := filepath.EvalSymlinks(location); err == nil {
+		tree = resolved
+	}
 	h.copier.copied = 0
-	if err := h.copier.snapshot(location, staging); err != nil {
+	if err := h.copier.snapshot(tree, staging); err != nil {
 		st.Code, st.Message = LocalState, fmt.Sprintf("copying the synced tree to %s: %v", staging, err)
 	} else {
 		if h.copier.copied > 0 {
@@ -233,16 +239,16 @@ func (h *Hook) Repo(ctx context.Context, repo, location string) (*Status, error)
 		h.alarm("  %s", st.Message)
 	}
 	if st.Good != nil {
-		if err := h.copier.restore(location, good); err != nil {
+		if err := h.copier.restore(tree, good); err != nil {
 			return h.save(st, fmt.Errorf("restoring %s from the last verified snapshot %s: %w", location, good, err))
 		}
-		if diffs, err := differences(location, good); err != nil || len(diffs) > 0 {
+		if diffs, err := differences(tree, good); err != nil || len(diffs) > 0 {
 			return h.save(st, fmt.Errorf("after restoring, %s still differs from the last verified snapshot %s: %v %v", location, good, err, diffs))
 		}
 		st.Kept = KeptRestored
 		h.alarm("  %s is back to the last verified snapshot: %s", location, st.Good)
 	} else {
-		if err := emptyTree(location); err != nil {
+		if err := emptyTree(tree); err != nil {
 			return h.save(st, fmt.Errorf("moving the unverified tree out of %s: %w", location, err))
 		}
 		st.Kept = KeptEmptied

@@ -91,6 +91,37 @@ func TestHook(t *testing.T) {
 	}
 }
 
+// TestHookSymlinkedLocation: with sync-rcu the repository's location is
+// a symbolic link to Portage's current snapshot; the hook works on the
+// tree it points to, never on the link.
+func TestHookSymlinkedLocation(t *testing.T) {
+	h, out := newTestHook(t)
+	dir := t.TempDir()
+	target, live := filepath.Join(dir, "snapshots", "1"), filepath.Join(dir, "gentoo")
+	makeTree(t, target)
+	if err := os.Symlink(target, live); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Repo(context.Background(), "gentoo", live); err != nil {
+		t.Fatal(err)
+	}
+	if read(t, filepath.Join(h.StateDir, "gentoo", "good", "app-misc/hello/hello-1.0.ebuild")) != "EAPI=8\n" {
+		t.Fatal("the snapshot does not hold the tree the link points to")
+	}
+	write(t, filepath.Join(target, "app-misc/hello/hello-1.0.ebuild"), "changed\n")
+	write(t, filepath.Join(target, "bad"), "1")
+	st, err := h.Repo(context.Background(), "gentoo", live)
+	if err != nil || st.Kept != KeptRestored {
+		t.Fatalf("%+v %v\n%s", st, err, out)
+	}
+	if fi, err := os.Lstat(live); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Error("the location is no longer a symbolic link")
+	}
+	if read(t, filepath.Join(live, "app-misc/hello/hello-1.0.ebuild")) != "EAPI=8\n" {
+		t.Error("not restored through the link")
+	}
+}
+
 // TestHookFirstSync: with no verified snapshot to go back to, an
 // unverified tree is moved out of the way (kept for inspection).
 func TestHookFirstSync(t *testing.T) {
