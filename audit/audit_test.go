@@ -25,6 +25,7 @@ import (
 	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/policy"
+	"treelog/trust"
 	"treelog/witness"
 )
 
@@ -39,7 +40,7 @@ type world struct {
 	evil      *mirror.Server
 	honestURL string
 	evilURL   string
-	pubs      *policy.Publishers
+	pubs      *trust.Publishers
 }
 
 var shared *world
@@ -63,7 +64,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		w.pubs, _ = policy.ParsePublishers(read(n.PublishersFile))
+		w.pubs, _ = trust.ParsePublishers(read(n.PublishersFile))
 		w.honest, w.evil = mirror.NewServer(w.snaps[2].Dir), mirror.NewServer(w.snaps[2].Dir)
 		hs, es := httptest.NewServer(w.honest), httptest.NewServer(w.evil)
 		defer hs.Close()

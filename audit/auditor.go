@@ -24,6 +24,7 @@ import (
 	"treelog/internal/statefile"
 	"treelog/policy"
 	"treelog/tiles"
+	"treelog/trust"
 )
 
 // A Mirror is a tree mirror: it serves trees with their .treelog/ files.
@@ -40,7 +41,7 @@ type Config struct {
 	// LogOrigin picks the log to audit when the policy names several.
 	LogOrigin string
 	// Publishers says which keys may publish which tree.
-	Publishers *policy.Publishers
+	Publishers *trust.Publishers
 	// LogURLs are the log and its mirrors (default: the policy's URL).
 	LogURLs []string
 	// Mirrors are tree mirrors to watch.
@@ -156,7 +157,7 @@ func New(cfg Config) (*Auditor, error) {
 
 // SetPublishers replaces the publishers file (on reload); it applies from
 // the next pass.
-func (a *Auditor) SetPublishers(p *policy.Publishers) error {
+func (a *Auditor) SetPublishers(p *trust.Publishers) error {
 	a.passMu.Lock()
 	defer a.passMu.Unlock()
 	a.cfg.Publishers = p

@@ -21,6 +21,7 @@ import (
 	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/policy"
+	"treelog/trust"
 )
 
 var ctx = context.Background()
@@ -30,7 +31,7 @@ var ctx = context.Background()
 type world struct {
 	n         *network.Network
 	pol       *policy.Policy
-	pubs      *policy.Publishers
+	pubs      *trust.Publishers
 	snapshots []string // directories, oldest first
 	mirror    *mirror.Server
 	mirrorURL string
@@ -101,7 +102,7 @@ func (w *world) publish(dir string) error {
 	keyfile.Write(filepath.Join(n.Dir, "other"), sk, vk)
 	pubsText := string(mustRead(n.PublishersFile)) + "publisher other.example/tree " + vk + "\n"
 	os.WriteFile(n.PublishersFile, []byte(pubsText), 0o644)
-	w.pubs, _ = policy.ParsePublishers([]byte(pubsText))
+	w.pubs, _ = trust.ParsePublishers([]byte(pubsText))
 
 	snaps, err := n.PublishHistory(ctx, dir, 40, 3, time.Now().Add(-30*time.Minute), time.Hour)
 	if err != nil {

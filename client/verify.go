@@ -23,6 +23,7 @@ import (
 	"treelog/pgpsig"
 	"treelog/policy"
 	"treelog/tiles"
+	"treelog/trust"
 )
 
 // Config configures a verification.
@@ -30,7 +31,7 @@ type Config struct {
 	// Policy names the trusted logs, witnesses and quorum (tlog-policy).
 	Policy *policy.Policy
 	// Publishers says which keys may publish which tree.
-	Publishers *policy.Publishers
+	Publishers *trust.Publishers
 	// Origin, if set, is the tree this directory must hold: a mirror that
 	// serves another tree the publishers file allows (an overlay in place
 	// of the main tree) is refused.

@@ -27,6 +27,7 @@ import (
 	"treelog/demo/network"
 	"treelog/demo/treegen"
 	"treelog/policy"
+	"treelog/trust"
 )
 
 // Options configure a demo run.
@@ -66,7 +67,7 @@ type demo struct {
 	dir     string
 	net     *network.Network
 	pol     *policy.Policy
-	pubs    *policy.Publishers
+	pubs    *trust.Publishers
 	snaps   []network.Snapshot
 	honest  *mirror.Server
 	evil    *mirror.Server
@@ -192,7 +193,7 @@ func (d *demo) setUp(ctx context.Context) error {
 	if d.pol, err = policy.Parse(mustRead(n.PolicyFile)); err != nil {
 		return err
 	}
-	if d.pubs, err = policy.ParsePublishers(mustRead(n.PublishersFile)); err != nil {
+	if d.pubs, err = trust.ParsePublishers(mustRead(n.PublishersFile)); err != nil {
 		return err
 	}
 

@@ -7,7 +7,7 @@ import (
 	"treelog/demo/network"
 	"treelog/log"
 	"treelog/metamanifest"
-	"treelog/policy"
+	"treelog/trust"
 )
 
 // FuzzAdd feeds arbitrary bodies to the log's /add handling: no input may
@@ -20,7 +20,7 @@ func FuzzAdd(f *testing.F) {
 	}
 	f.Cleanup(func() { n.Close() })
 	valid := mmF(f, n, 1)
-	pubs, err := policy.ParsePublishers(readFile(f, n.PublishersFile))
+	pubs, err := trust.ParsePublishers(readFile(f, n.PublishersFile))
 	if err != nil {
 		f.Fatal(err)
 	}

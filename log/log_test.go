@@ -28,6 +28,7 @@ import (
 	"treelog/note"
 	"treelog/policy"
 	"treelog/tiles"
+	"treelog/trust"
 	"treelog/witness"
 )
 
@@ -339,7 +340,7 @@ func TestNewLogBeforeWitnesses(t *testing.T) {
 	wAddr := ln.Addr().String()
 	ln.Close()
 
-	pubs, _ := policy.ParsePublishers([]byte("publisher example.org/tree " + pubVK + "\n"))
+	pubs, _ := trust.ParsePublishers([]byte("publisher example.org/tree " + pubVK + "\n"))
 	st, err := log.OpenPOSIX(ctx, filepath.Join(dir, "log"))
 	if err != nil {
 		t.Fatal(err)

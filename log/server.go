@@ -23,6 +23,7 @@ import (
 	"treelog/note"
 	"treelog/policy"
 	"treelog/tiles"
+	"treelog/trust"
 )
 
 // Config configures a Server.
@@ -30,7 +31,7 @@ type Config struct {
 	// Signer is the log's key; its name is the log's origin.
 	Signer note.Signer
 	// Publishers says who may publish which origin. Reload replaces it.
-	Publishers *policy.Publishers
+	Publishers *trust.Publishers
 	// WitnessPolicy, if set, is a tlog-policy whose quorum of witnesses
 	// (with URLs) must cosign a checkpoint before it is published.
 	WitnessPolicy []byte
@@ -69,7 +70,7 @@ type Server struct {
 	reader    tessera.LogReader
 	index     OriginIndex
 	prover    *tiles.Prover
-	pubs      atomic.Pointer[policy.Publishers]
+	pubs      atomic.Pointer[trust.Publishers]
 	metrics   *metrics
 	published published
 	cancel    context.CancelFunc
@@ -303,7 +304,7 @@ func (s *Server) VerifierKey() string {
 }
 
 // SetPublishers replaces the publishers file (on reload).
-func (s *Server) SetPublishers(p *policy.Publishers) { s.pubs.Store(p) }
+func (s *Server) SetPublishers(p *trust.Publishers) { s.pubs.Store(p) }
 
 // Close stops the log after every acknowledged entry is integrated and
 // covered by a published checkpoint.

@@ -249,7 +249,7 @@ func Parse(data []byte) (*MetaManifest, *note.Note, error) {
 var ErrUnauthorized = errors.New("not signed by a key allowed to publish this origin")
 
 // Keys says which publisher keys may sign snapshots of an origin. The
-// publishers file (policy.Publishers) is one; a trust root another.
+// publishers file (trust.Publishers) is one; a trust root another.
 type Keys interface {
 	// Verifiers returns the keys allowed to publish origin, or none.
 	Verifiers(origin string) []note.Verifier

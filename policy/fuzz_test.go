@@ -26,23 +26,6 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func FuzzParsePublishers(f *testing.F) {
-	lg := newLog(f, "k")
-	f.Add([]byte("publisher o " + lg.vkey + "\n"))
-	f.Add([]byte("# c\n\tpublisher o x\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := ParsePublishers(data)
-		if err != nil {
-			return
-		}
-		for _, o := range p.Origins() {
-			if len(p.Verifiers(o)) == 0 {
-				t.Fatal("origin without verifiers")
-			}
-		}
-	})
-}
-
 func FuzzVerifyProof(f *testing.F) {
 	fx := newProofFixture(f, 20)
 	f.Add(fx.proof(f, 3), fx.entries[3])

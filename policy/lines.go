@@ -1,7 +1,6 @@
-// Package policy reads treelog's trust configuration: c2sp.org/tlog-policy
-// files (which logs and witnesses to trust, and the witness quorum) and
-// publisher files (which keys may publish which tree), and verifies
-// checkpoints and tlog-proofs against them.
+// Package policy reads c2sp.org/tlog-policy files (which logs and
+// witnesses to trust, and the witness quorum) and verifies checkpoints and
+// tlog-proofs against them. Who may publish which tree is package trust's.
 package policy
 
 import (

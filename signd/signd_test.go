@@ -18,8 +18,8 @@ import (
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
-	"treelog/policy"
 	"treelog/signer"
+	"treelog/trust"
 )
 
 const (
@@ -174,7 +174,7 @@ func wantRefused(t *testing.T, err error, code string, want ...string) {
 
 func (f *fixture) verify(t *testing.T, msg []byte) *metamanifest.Signed {
 	t.Helper()
-	pubs, err := policy.ParsePublishers([]byte("publisher " + testOrigin + " " + f.vkey + "\n"))
+	pubs, err := trust.ParsePublishers([]byte("publisher " + testOrigin + " " + f.vkey + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

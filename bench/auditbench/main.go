@@ -27,6 +27,7 @@ import (
 	"treelog/internal/testkit/synthlog"
 	"treelog/note"
 	"treelog/policy"
+	"treelog/trust"
 )
 
 func main() {
@@ -55,7 +56,7 @@ func run(dir string, n, norigins int) error {
 	logSigner, _ := note.NewSigner(logSK)
 	pubSK, pubVK, _ := note.GenerateKey(nil, "publisher.example/bench", note.TypeEd25519)
 	pub, _ := note.NewSigner(pubSK)
-	pubs, err := policy.ParsePublishers(synthlog.Publishers(norigins, pubVK))
+	pubs, err := trust.ParsePublishers(synthlog.Publishers(norigins, pubVK))
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"treelog/note"
 	"treelog/policy"
 	"treelog/publisher"
+	"treelog/trust"
 )
 
 func main() {
@@ -77,7 +78,7 @@ func scenario(dir, tree string, others int) error {
 	if err != nil {
 		return err
 	}
-	pubs, _ := policy.ParsePublishers(pubsText)
+	pubs, _ := trust.ParsePublishers(pubsText)
 	pc := &publisher.Client{}
 	now := time.Now().UTC().Truncate(time.Second)
 	dayAgo := now.Add(-24 * time.Hour)

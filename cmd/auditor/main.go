@@ -19,6 +19,7 @@ import (
 	"treelog/internal/daemon"
 	"treelog/internal/klogslog"
 	"treelog/policy"
+	"treelog/trust"
 )
 
 const about = `Audits a treelog log. Each pass (every --interval, or once with --once):
@@ -95,12 +96,12 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	if err != nil {
 		return usage("--policy: %v", err)
 	}
-	loadPubs := func() (*policy.Publishers, error) {
+	loadPubs := func() (*trust.Publishers, error) {
 		b, err := os.ReadFile(*pubsFile)
 		if err != nil {
 			return nil, err
 		}
-		return policy.ParsePublishers(b)
+		return trust.ParsePublishers(b)
 	}
 	pubs, err := loadPubs()
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"treelog/demo/mirror"
 	"treelog/demo/network"
 	"treelog/policy"
+	"treelog/trust"
 )
 
 // The auditor as cron or CI runs it: --once, exit status, alert command.
@@ -95,7 +96,7 @@ func TestStateLocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubs, _ := policy.ParsePublishers([]byte("publisher example.org/tree " + n.PublisherVKey + "\n"))
+	pubs, _ := trust.ParsePublishers([]byte("publisher example.org/tree " + n.PublisherVKey + "\n"))
 	first, err := audit.New(audit.Config{Policy: pol, Publishers: pubs, StateDir: state, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

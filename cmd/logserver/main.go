@@ -18,7 +18,7 @@ import (
 	"treelog/internal/keyfile"
 	"treelog/internal/klogslog"
 	"treelog/log"
-	"treelog/policy"
+	"treelog/trust"
 )
 
 const about = `Runs treelog's log. Publishers POST signed MetaManifests to /add (see
@@ -90,12 +90,12 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		logger.Error("reading the log key", "err", err)
 		return 1
 	}
-	loadPubs := func() (*policy.Publishers, error) {
+	loadPubs := func() (*trust.Publishers, error) {
 		data, err := os.ReadFile(*pubsFile)
 		if err != nil {
 			return nil, err
 		}
-		return policy.ParsePublishers(data)
+		return trust.ParsePublishers(data)
 	}
 	pubs, err := loadPubs()
 	if err != nil {

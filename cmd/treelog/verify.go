@@ -12,7 +12,7 @@ import (
 
 	"treelog/client"
 	"treelog/pgpsig"
-	"treelog/policy"
+	"treelog/trust"
 )
 
 func init() {
@@ -65,7 +65,7 @@ Portage hook's per-repository files are such files).`, stdout, stderr)
 	if err != nil {
 		return usageErr(stderr, "verify", "--publishers: %v", err)
 	}
-	pubs, err := policy.ParsePublishers(pb)
+	pubs, err := trust.ParsePublishers(pb)
 	if err != nil {
 		return usageErr(stderr, "verify", "--publishers: %v", err)
 	}

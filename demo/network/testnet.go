@@ -22,6 +22,7 @@ import (
 	"treelog/log"
 	"treelog/note"
 	"treelog/policy"
+	"treelog/trust"
 	"treelog/witness"
 )
 
@@ -200,7 +201,7 @@ func (n *Network) StartLog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pubs, err := policy.ParsePublishers(mustRead(n.PublishersFile))
+	pubs, err := trust.ParsePublishers(mustRead(n.PublishersFile))
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/policy"
+	"treelog/trust"
 	"treelog/witness"
 )
 
@@ -72,7 +73,7 @@ func TestOneVerdictOnMetaManifests(t *testing.T) {
 	defer n.Close()
 	pub := newEdgeSigner(1, 5, "edge.example/publisher")
 	const origin = "edge.example/tree"
-	pubs, err := policy.ParsePublishers([]byte(fmt.Sprintf("publisher %s %s\n", origin, pub.vk)))
+	pubs, err := trust.ParsePublishers([]byte(fmt.Sprintf("publisher %s %s\n", origin, pub.vk)))
 	if err != nil {
 		t.Fatal(err)
 	}

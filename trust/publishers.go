@@ -1,4 +1,4 @@
-package policy
+package trust
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"treelog/internal/untrusted"
 	"treelog/metamanifest"
 	"treelog/note"
+	"treelog/policy"
 )
 
 // MaxPublishers bounds the publisher lines of a publishers file.
@@ -23,7 +24,7 @@ type Publishers struct {
 // ParsePublishers parses a publishers file. A key listed twice for the same
 // origin is an error; one key may publish several origins.
 func ParsePublishers(data []byte) (*Publishers, error) {
-	lines, err := SplitLines(data, "publishers")
+	lines, err := policy.SplitLines(data, "publishers")
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +46,7 @@ func ParsePublishers(data []byte) (*Publishers, error) {
 		if err := metamanifest.CheckOrigin(origin); err != nil {
 			return nil, errf("%v", err)
 		}
-		k, err := parseKey(f[2], note.TypeEd25519, "publisher")
+		k, err := policy.ParseKey(f[2], note.TypeEd25519, "publisher")
 		if err != nil {
 			return nil, errf("%v", err)
 		}
@@ -95,43 +96,4 @@ func (p *Publishers) OriginsOf(name string, id uint32) []string {
 		}
 	}
 	return out
-}
-
-// A LogKey is a log line of a log list: a log's key (its name is the
-// origin) and an optional URL.
-type LogKey struct {
-	Key note.VerifierKey
-	URL string
-}
-
-// ParseLogList parses a file of "log <vkey> [<url>]" lines in the
-// tlog-policy syntax, as a witness is configured. Two lines for one origin
-// are an error.
-func ParseLogList(data []byte) ([]LogKey, error) {
-	lines, err := SplitLines(data, "log list")
-	if err != nil {
-		return nil, err
-	}
-	var out []LogKey
-	seen := map[string]int{}
-	for _, l := range lines {
-		errf := func(format string, args ...any) error {
-			return fmt.Errorf("log list: line %d: %s", l.No, fmt.Sprintf(format, args...))
-		}
-		f := l.Fields
-		if f[0] != "log" {
-			return nil, errf("unknown keyword %q (want log)", untrusted.Short(f[0], 40))
-		}
-		lk, err := parseLogLine(f)
-		if err != nil {
-			return nil, errf("%v", err)
-		}
-		k := lk.Key
-		if prev, dup := seen[k.Name]; dup {
-			return nil, errf("origin %q is already configured on line %d", k.Name, prev)
-		}
-		seen[k.Name] = l.No
-		out = append(out, lk)
-	}
-	return out, nil
 }
