@@ -13,8 +13,8 @@ import (
 
 	"github.com/transparency-dev/tessera"
 
-	"treelog/metamanifest"
 	"treelog/tiles"
+	"treelog/trust"
 )
 
 // Limits of the HTTP API.
@@ -30,17 +30,21 @@ const ProofContentType = "text/x.tlog-proof"
 
 // Handler serves the log's HTTP API:
 //
-//	POST /add[?wait=DURATION]   submit a MetaManifest; "index N" (200), or with
+//	POST /add[?wait=DURATION]   submit a MetaManifest or a trust-root version;
+//	                            "index N" (200), or with
 //	                            wait its tlog-proof once a witnessed checkpoint
 //	                            covers it (202 "index N" if that takes longer)
 //	GET  /proof/N[?wait=D]      the tlog-proof of entry N under the latest
 //	                            published checkpoint
+//	GET  /trustroot/H?from=N    the logged versions of the trust root whose
+//	                            name's SHA-256 is H, with inclusion proofs
 //	GET  /checkpoint            c2sp.org/tlog-tiles read API: checkpoint,
 //	GET  /tile/...              tiles and entry bundles
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /add", s.serveAdd)
 	mux.HandleFunc("GET /proof/{index}", s.serveProof)
+	mux.HandleFunc("GET /trustroot/{hash}", s.serveTrustRoot)
 	mux.HandleFunc("GET /checkpoint", s.serveCheckpoint)
 	mux.HandleFunc("GET /tile/", s.serveTile)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -71,9 +75,9 @@ func (s *Server) serveAdd(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, metamanifest.MaxSize))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, trust.MaxEntrySize))
 	if err != nil {
-		http.Error(w, fmt.Sprintf("MetaManifest over %d bytes, or unreadable: %v", metamanifest.MaxSize, err), http.StatusRequestEntityTooLarge)
+		http.Error(w, fmt.Sprintf("entry over %d bytes, or unreadable: %v", trust.MaxEntrySize, err), http.StatusRequestEntityTooLarge)
 		return
 	}
 	a, err := s.Add(r.Context(), body)

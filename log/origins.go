@@ -10,6 +10,7 @@ import (
 
 	"treelog/metamanifest"
 	"treelog/tiles"
+	"treelog/trust"
 )
 
 // Latest is what the log holds for one origin: its newest MetaManifest.
@@ -149,7 +150,25 @@ func (m *memoryIndex) SetScanned(_ context.Context, n uint64) error {
 
 func (m *memoryIndex) Close() error { return nil }
 
-// scan reads log entries [from, to) and observes each MetaManifest. The
+// entryKey returns the origin index's key of an entry and its order
+// there: a MetaManifest's origin and TIMESTAMP, a trust-root version's
+// root key and version number.
+func entryKey(e []byte) (string, time.Time, bool) {
+	if trust.KindOf(e) == trust.KindTrustRoot {
+		d, err := trust.Parse(e)
+		if err != nil {
+			return "", time.Time{}, false
+		}
+		return rootKey(d.Name), time.Unix(int64(d.Version), 0), true
+	}
+	m, _, err := metamanifest.Parse(e)
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	return m.Origin, m.Timestamp, true
+}
+
+// scan reads log entries [from, to) and observes each MetaManifest and trust-root version. The
 // log only holds entries the server validated, so a parse suffices; an
 // entry that does not parse (which a correct log never holds) is skipped.
 func scan(ctx context.Context, r tiles.Reader, idx OriginIndex, from, to uint64) error {
@@ -172,11 +191,11 @@ func scan(ctx context.Context, r tiles.Reader, idx OriginIndex, from, to uint64)
 			if index < from {
 				continue
 			}
-			m, _, err := metamanifest.Parse(e)
-			if err != nil {
+			key, order, ok := entryKey(e)
+			if !ok {
 				continue
 			}
-			if err := idx.Observe(ctx, m.Origin, m.Timestamp, sha256.Sum256(e), index); err != nil {
+			if err := idx.Observe(ctx, key, order, sha256.Sum256(e), index); err != nil {
 				return err
 			}
 		}

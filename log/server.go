@@ -32,6 +32,11 @@ type Config struct {
 	Signer note.Signer
 	// Publishers says who may publish which origin. Reload replaces it.
 	Publishers *trust.Publishers
+	// TrustRoots are the pinned versions (each opened with trust.Open) of
+	// the trust roots this log serves: their later versions are logged
+	// here, and they govern the origins in their scope. Reload replaces
+	// them.
+	TrustRoots []*trust.Signed
 	// WitnessPolicy, if set, is a tlog-policy whose quorum of witnesses
 	// (with URLs) must cosign a checkpoint before it is published.
 	WitnessPolicy []byte
@@ -71,6 +76,7 @@ type Server struct {
 	index     OriginIndex
 	prover    *tiles.Prover
 	pubs      atomic.Pointer[trust.Publishers]
+	roots     trustRoots
 	metrics   *metrics
 	published published
 	cancel    context.CancelFunc
@@ -122,6 +128,9 @@ func New(ctx context.Context, st *Storage, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, origin: cfg.Signer.Name(), verifier: v, index: st.Index}
 	s.pubs.Store(cfg.Publishers)
+	if err := s.SetTrustRoots(cfg.TrustRoots); err != nil {
+		return nil, err
+	}
 	s.published.changed = sync.NewCond(&s.published.mu)
 	s.metrics = newMetrics(cfg.Registry, s)
 
@@ -341,10 +350,13 @@ type Added struct {
 	Duplicate bool
 }
 
-// Add validates a MetaManifest and appends it: signed by a key the
-// publishers file allows for its origin, its TIMESTAMP newer than the
-// origin's latest in the log and not too far in the future. The same bytes
-// again return the first index. A refusal is a *Rejection and changes
+// Add validates an entry and appends it. A MetaManifest must be signed by
+// a key the trust root in force for its origin delegates (or, for an
+// origin no root governs, the publishers file allows), its TIMESTAMP newer
+// than the origin's latest in the log and not too far in the future. A
+// trust-root version must be the pinned version of a root this log serves,
+// or the version after the latest logged one (see addTrustRoot). The same
+// bytes again return the first index. A refusal is a *Rejection and changes
 // nothing; ErrPushback-wrapped errors mean "try again later".
 func (s *Server) Add(ctx context.Context, body []byte) (Added, error) {
 	start := time.Now()
@@ -354,19 +366,64 @@ func (s *Server) Add(ctx context.Context, body []byte) (Added, error) {
 }
 
 func (s *Server) add(ctx context.Context, body []byte) (Added, error) {
+	if len(body) > trust.MaxEntrySize {
+		return Added{}, reject(413, "too_large", "entry is %d bytes, over the limit of %d", len(body), trust.MaxEntrySize)
+	}
+	if trust.KindOf(body) == trust.KindTrustRoot {
+		return s.addTrustRoot(ctx, body)
+	}
+	return s.addMetaManifest(ctx, body)
+}
+
+// addMetaManifest admits a MetaManifest: authorized by the trust root in
+// force for its origin, or else the publishers file (trust.Authority,
+// the rule the auditor and clients apply too); its TIMESTAMP newer than
+// the origin's latest and not too far ahead.
+func (s *Server) addMetaManifest(ctx context.Context, body []byte) (Added, error) {
 	if len(body) > metamanifest.MaxSize {
 		return Added{}, reject(413, "too_large", "MetaManifest is %d bytes, over the limit of %d", len(body), metamanifest.MaxSize)
 	}
-	m, err := metamanifest.Verify(body, s.pubs.Load())
+	// No trust-root version may be logged between this decision and the
+	// append: the log's order is then the order of its decisions.
+	s.roots.mu.RLock()
+	defer s.roots.mu.RUnlock()
+	auth, err := s.authority(ctx)
+	if err != nil {
+		return Added{}, err
+	}
+	v, err := auth.Authorize(body, trust.NextIndex)
 	if err != nil {
 		if errors.Is(err, metamanifest.ErrUnauthorized) || errors.As(err, new(*note.InvalidSignatureError)) {
 			return Added{}, reject(403, "unauthorized", "%v", err)
 		}
 		return Added{}, reject(400, "malformed", "%v", err)
 	}
+	m := v.Signed
 	if ahead := m.Timestamp.Sub(s.cfg.Now()); ahead > s.cfg.MaxFutureSkew {
 		return Added{}, reject(422, "future_timestamp", "TIMESTAMP %s is %s in the future (allowed: %s)", m.Timestamp.Format(time.RFC3339), ahead.Round(time.Second), s.cfg.MaxFutureSkew)
 	}
+	a, err := s.sequence(ctx, m.Origin, m.Timestamp, body, func(latest Latest) error {
+		if latest.Found && !m.Timestamp.After(latest.Timestamp) {
+			where := fmt.Sprintf("index %d", latest.Index)
+			if latest.Pending {
+				where = "an entry being sequenced"
+			}
+			return reject(409, "stale_timestamp", "TIMESTAMP %s of %q is not newer than %s, already logged at %s",
+				m.Timestamp.Format(time.RFC3339), m.Origin, latest.Timestamp.Format(time.RFC3339), where)
+		}
+		return nil
+	})
+	if err == nil && !a.Duplicate {
+		s.cfg.Log.Info("logged", "origin", m.Origin, "timestamp", m.Timestamp.Format(time.RFC3339), "index", a.Index, "signers", m.Signers())
+	}
+	return a, err
+}
+
+// sequence appends body as the newest entry under key (an origin, or a
+// trust root's key) with order ts. The same bytes again return the first
+// index. check, called under the key's lock with its latest entry,
+// refuses (with a *Rejection) or allows the append.
+func (s *Server) sequence(ctx context.Context, key string, ts time.Time, body []byte, check func(Latest) error) (Added, error) {
 	hash := sha256.Sum256(body)
 	if idx, ok, err := s.index.Lookup(ctx, hash); err != nil {
 		return Added{}, err
@@ -374,7 +431,7 @@ func (s *Server) add(ctx context.Context, body []byte) (Added, error) {
 		return Added{Index: idx, Duplicate: true}, nil
 	}
 
-	latest, unlock, err := s.index.Lock(ctx, m.Origin)
+	latest, unlock, err := s.index.Lock(ctx, key)
 	if err != nil {
 		return Added{}, err
 	}
@@ -387,18 +444,14 @@ func (s *Server) add(ctx context.Context, body []byte) (Added, error) {
 		// Reserved before but not known to be sequenced (a retry, or a
 		// process that stopped): add again; tessera's antispam dedups.
 	case latest.Busy:
-		return Added{}, reject(503, "contended", "another snapshot of %q is being logged right now; try again", m.Origin)
-	case latest.Found && !m.Timestamp.After(latest.Timestamp):
-		where := fmt.Sprintf("index %d", latest.Index)
-		if latest.Pending {
-			where = "an entry being sequenced"
-		}
-		return Added{}, reject(409, "stale_timestamp", "TIMESTAMP %s of %q is not newer than %s, already logged at %s",
-			m.Timestamp.Format(time.RFC3339), m.Origin, latest.Timestamp.Format(time.RFC3339), where)
+		return Added{}, reject(503, "contended", "another entry of %q is being logged right now; try again", key)
 	default:
-		err := s.index.Reserve(ctx, m.Origin, latest, Latest{Found: true, Timestamp: m.Timestamp, Hash: hash, Pending: true})
+		if err := check(latest); err != nil {
+			return Added{}, err
+		}
+		err := s.index.Reserve(ctx, key, latest, Latest{Found: true, Timestamp: ts, Hash: hash, Pending: true})
 		if errors.Is(err, ErrContended) {
-			return Added{}, reject(503, "contended", "another snapshot of %q is being logged right now; try again", m.Origin)
+			return Added{}, reject(503, "contended", "another entry of %q is being logged right now; try again", key)
 		}
 		if err != nil {
 			return Added{}, err
@@ -412,18 +465,17 @@ func (s *Server) add(ctx context.Context, body []byte) (Added, error) {
 	idx, err := s.appender.Add(actx, tessera.NewEntry(body))()
 	if err != nil {
 		if reserved {
-			// Nothing was sequenced: give the origin its previous state back.
-			mine := Latest{Found: true, Timestamp: m.Timestamp, Hash: hash, Pending: true}
-			if rerr := s.index.Reserve(context.WithoutCancel(ctx), m.Origin, mine, latest); rerr != nil {
-				s.cfg.Log.Error("restoring an origin's state after a failed add", "origin", m.Origin, "err", rerr)
+			// Nothing was sequenced: give the key its previous state back.
+			mine := Latest{Found: true, Timestamp: ts, Hash: hash, Pending: true}
+			if rerr := s.index.Reserve(context.WithoutCancel(ctx), key, mine, latest); rerr != nil {
+				s.cfg.Log.Error("restoring an origin's state after a failed add", "key", key, "err", rerr)
 			}
 		}
 		return Added{}, fmt.Errorf("appending: %w", err)
 	}
-	if err := s.index.Observe(context.WithoutCancel(ctx), m.Origin, m.Timestamp, hash, idx.Index); err != nil {
+	if err := s.index.Observe(context.WithoutCancel(ctx), key, ts, hash, idx.Index); err != nil {
 		s.cfg.Log.Error("recording a logged entry in the origin index", "index", idx.Index, "err", err)
 	}
-	s.cfg.Log.Info("logged", "origin", m.Origin, "timestamp", m.Timestamp.Format(time.RFC3339), "index", idx.Index, "signers", m.Signers())
 	s.metrics.sequenced(idx.Index, time.Now())
 	return Added{Index: idx.Index, Duplicate: idx.IsDup}, nil
 }

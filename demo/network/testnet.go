@@ -44,6 +44,9 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the log server's clock (default time.Now).
 	Now func() time.Time
+	// TrustRoots are the pinned trust roots (signed versions) the log
+	// serves; AddTrustRoot pins more while it runs.
+	TrustRoots [][]byte
 }
 
 // A Witness is one running witness.
@@ -205,8 +208,12 @@ func (n *Network) StartLog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	pins, err := openPins(n.Opts.TrustRoots)
+	if err != nil {
+		return err
+	}
 	lg, err := log.New(ctx, st, log.Config{
-		Signer: n.LogSigner, Publishers: pubs, WitnessPolicy: mustRead(n.WitnessPolicyFile),
+		Signer: n.LogSigner, Publishers: pubs, TrustRoots: pins, WitnessPolicy: mustRead(n.WitnessPolicyFile),
 		CheckpointInterval: n.Opts.CheckpointInterval, RepublishInterval: n.Opts.RepublishInterval,
 		BatchMaxAge: 50 * time.Millisecond, ShutdownTimeout: n.Opts.ShutdownTimeout, Log: n.Opts.Log.With("part", "log"), Now: n.Opts.Now,
 	})
@@ -221,6 +228,32 @@ func (n *Network) StartLog(ctx context.Context) error {
 	n.Log, n.logSrv, n.storage, n.LogURL = lg, srv, st, url
 	// The users' policy: the log (at its URL), the witnesses, the quorum.
 	return os.WriteFile(n.PolicyFile, append([]byte(fmt.Sprintf("log %s %s\n", n.LogVKey, url)), mustRead(n.WitnessPolicyFile)...), 0o644)
+}
+
+func openPins(docs [][]byte) ([]*trust.Signed, error) {
+	var pins []*trust.Signed
+	for _, d := range docs {
+		p, err := trust.Open(d)
+		if err != nil {
+			return nil, fmt.Errorf("pinned trust root: %w", err)
+		}
+		pins = append(pins, p)
+	}
+	return pins, nil
+}
+
+// AddTrustRoot pins one more trust root in the running log (as its
+// operator does by adding --trust-root and reloading).
+func (n *Network) AddTrustRoot(pin []byte) error {
+	pins, err := openPins(append(n.Opts.TrustRoots, pin))
+	if err != nil {
+		return err
+	}
+	if err := n.Log.SetTrustRoots(pins); err != nil {
+		return err
+	}
+	n.Opts.TrustRoots = append(n.Opts.TrustRoots, pin)
+	return nil
 }
 
 // StopLog stops the log server gracefully.
