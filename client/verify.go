@@ -30,8 +30,17 @@ import (
 type Config struct {
 	// Policy names the trusted logs, witnesses and quorum (tlog-policy).
 	Policy *policy.Policy
-	// Publishers says which keys may publish which tree.
+	// Publishers says which keys may publish which tree (the simple
+	// mode): those no pinned trust root governs.
 	Publishers *trust.Publishers
+	// TrustRoots are the pinned trust roots (each opened with trust.Open):
+	// followed through the log, they say who may publish the origins in
+	// their scope. At least one of Publishers and TrustRoots is needed.
+	TrustRoots []*trust.Signed
+	// AcceptOld accepts a snapshot older than MaxAge, or older than one
+	// the log or this client knows (old installation media): the result
+	// says when it was published.
+	AcceptOld bool
 	// Origin, if set, is the tree this directory must hold: a mirror that
 	// serves another tree the publishers file allows (an overlay in place
 	// of the main tree) is refused.
@@ -104,6 +113,8 @@ type Result struct {
 	LatestSize   uint64        `json:"latest_checkpoint_size,omitempty"`
 	Cosigners    []string      `json:"cosigners"`
 	QuorumTime   time.Time     `json:"quorum_time,omitzero"`
+	TrustRoot    string        `json:"trust_root,omitempty"`
+	OldSnapshot  string        `json:"old_snapshot,omitempty"`
 	Files        int64         `json:"files"`
 	Bytes        int64         `json:"bytes"`
 	BytesFetched int64         `json:"bytes_fetched"`
@@ -118,6 +129,8 @@ type run struct {
 	reader *tiles.HTTPReader
 	prover *tiles.Prover
 	log    *policy.Log
+	// seenVersions are the trust-root versions the replay check read.
+	seenVersions []trust.Version
 }
 
 func (r *run) report(name, status, format string, args ...any) {
@@ -140,15 +153,18 @@ func (r *run) fail(f *Failure) error {
 // consistent with the last one this client trusted, and the newer is
 // stored; (4) the log's latest witnessed checkpoint holds no newer snapshot
 // of the origin (replay), and the snapshot is not older than one this
-// client saw (rollback); (5) the newest quorum cosignature and the snapshot
-// are within MaxAge (freeze); (6) the tree matches the MetaManifest.
+// client saw (rollback); with pinned trust roots, (4b) each root is
+// followed through the log and the MetaManifest judged by the version in
+// force at its index (CheckTrustRoot); (5) the newest quorum cosignature
+// and the snapshot are within MaxAge (freeze); (6) the tree matches the
+// MetaManifest. With pinned trust roots, (1) checks only the syntax.
 //
 // It returns a *Failure when the tree or its proofs are bad, a *LocalError
 // when this client's state is, and another error when it could not run.
 func Verify(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	start := time.Now()
-	if cfg.Policy == nil || cfg.Publishers == nil {
-		return nil, errors.New("a policy and a publishers file are required")
+	if cfg.Policy == nil || (cfg.Publishers == nil && len(cfg.TrustRoots) == 0) {
+		return nil, errors.New("a policy, and a publishers file or pinned trust roots, are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -180,7 +196,7 @@ func (r *run) verify(dir string) error {
 	if err != nil {
 		return r.fail(failf(CheckPublisher, nil, "reading %s: %v (is this a tree published with treelog?)", mmPath, err))
 	}
-	mm, err := metamanifest.Verify(mmBytes, cfg.Publishers)
+	mm, err := r.publisher(mmBytes)
 	if err != nil {
 		return r.fail(failf(CheckPublisher, [][]byte{mmBytes}, "%v", err))
 	}
@@ -188,7 +204,11 @@ func (r *run) verify(dir string) error {
 	if cfg.Origin != "" && mm.Origin != cfg.Origin {
 		return r.fail(failf(CheckPublisher, [][]byte{mmBytes}, "this is a snapshot of %s, not of %s: the mirror serves another tree", mm.Origin, cfg.Origin))
 	}
-	r.report(CheckPublisher, "ok", "MetaManifest of %s, TIMESTAMP %s, signed by %s", mm.Origin, mm.Timestamp.Format(time.RFC3339), strings.Join(mm.Signers(), ", "))
+	judged := ""
+	if len(cfg.TrustRoots) > 0 {
+		judged = " (keys judged by the trust-root check)"
+	}
+	r.report(CheckPublisher, "ok", "MetaManifest of %s, TIMESTAMP %s, signed by %s%s", mm.Origin, mm.Timestamp.Format(time.RFC3339), strings.Join(mm.Signers(), ", "), judged)
 	if err := r.checkOpenPGP(dir, mm); err != nil {
 		return err
 	}
@@ -213,6 +233,9 @@ func (r *run) verify(dir string) error {
 	if cfg.Offline {
 		r.report(CheckConsistency, "skipped", "offline: not compared with this client's earlier view of the log")
 		r.report(CheckReplay, "skipped", "offline: the log was not asked for newer snapshots, and rollback was not checked against the stored state")
+		if err := r.trustRootsOffline(mmBytes, pr.Index()); err != nil {
+			return err
+		}
 	} else {
 		latest, err := r.online(mm, mmBytes, pr)
 		if err != nil {
@@ -227,13 +250,18 @@ func (r *run) verify(dir string) error {
 	switch {
 	case !ok:
 		r.report(CheckFreshness, "ok", "the policy needs no witnesses, so the log's freshness is not vouched for")
+	case now.Sub(qt) > cfg.MaxAge && cfg.AcceptOld && cfg.Offline:
+		r.report(CheckFreshness, "ok", "--accept-old, offline: the proof's witness quorum cosigned %s ago", ago(now.Sub(qt)))
 	case now.Sub(qt) > cfg.MaxAge:
 		return r.fail(failf(CheckFreshness, [][]byte{freshest.Checkpoint.Bytes()}, "the newest cosignatures by the witness quorum are %s old (max %s): the log, or the mirror serving it, may be frozen", ago(now.Sub(qt)), ago(cfg.MaxAge)))
 	}
-	if age := now.Sub(mm.Timestamp); age > cfg.MaxAge {
+	if age := now.Sub(mm.Timestamp); age > cfg.MaxAge && cfg.AcceptOld {
+		r.res.OldSnapshot = oldSnapshot(mm.Timestamp, age)
+		r.report(CheckFreshness, "ok", "accepted as old (--accept-old): %s", r.res.OldSnapshot)
+	} else if age > cfg.MaxAge {
 		return r.fail(failf(CheckFreshness, [][]byte{mmBytes}, "this snapshot was published %s ago (max %s); a mirror may be withholding updates", ago(age), ago(cfg.MaxAge)))
 	}
-	if ok {
+	if ok && r.res.OldSnapshot == "" {
 		r.res.QuorumTime = qt
 		r.report(CheckFreshness, "ok", "snapshot published %s ago; witness quorum cosigned %s ago", ago(now.Sub(mm.Timestamp)), ago(now.Sub(qt)))
 	}
@@ -273,7 +301,7 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 	if len(urls) == 0 {
 		return nil, r.fail(failf(CheckConsistency, nil, "no URL for log %s: give --log (or run --offline)", r.log.Origin()))
 	}
-	opts := []tiles.HTTPOption{tiles.WithMaxEntrySize(metamanifest.MaxSize)}
+	opts := []tiles.HTTPOption{tiles.WithMaxEntrySize(trust.MaxEntrySize)}
 	if cfg.HTTPClient != nil {
 		opts = append(opts, tiles.WithClient(cfg.HTTPClient))
 	}
@@ -328,12 +356,20 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 		}
 	}
 	r.res.LatestSize = lr.Checkpoint.Size
-	if ts, ok := st.Trees[mm.Origin]; ok && mm.Timestamp.Before(ts.Timestamp) {
+	if ts, ok := st.Trees[mm.Origin]; ok && mm.Timestamp.Before(ts.Timestamp) && !cfg.AcceptOld {
 		return nil, r.fail(failf(CheckReplay, [][]byte{ts.MetaManifest, mmBytes},
 			"rollback: this snapshot's TIMESTAMP %s is older than %s (log index %d), which this client already saw",
 			mm.Timestamp.Format(time.RFC3339), ts.Timestamp.Format(time.RFC3339), ts.Index))
 	}
 	if err := r.scanNewer(mm, mmBytes, pr.Index(), lr.Checkpoint); err != nil {
+		return nil, err
+	}
+	if cfg.AcceptOld {
+		r.report(CheckReplay, "ok", "--accept-old: newer snapshots of %s in the log (size %d, consistent) are not held against this one", mm.Origin, lr.Checkpoint.Size)
+	} else {
+		r.report(CheckReplay, "ok", "the log's latest checkpoint (size %d, consistent) holds no newer snapshot of %s", lr.Checkpoint.Size, mm.Origin)
+	}
+	if err := r.trustRoots(mmBytes, pr.Index(), lr.Checkpoint); err != nil {
 		return nil, err
 	}
 	if ts, ok := st.Trees[mm.Origin]; !ok || mm.Timestamp.After(ts.Timestamp) {
@@ -342,7 +378,6 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 			return nil, err
 		}
 	}
-	r.report(CheckReplay, "ok", "the log's latest checkpoint (size %d, consistent) holds no newer snapshot of %s", lr.Checkpoint.Size, mm.Origin)
 	return lr, nil
 }
 
@@ -415,8 +450,9 @@ func (r *run) scanNewer(mm *metamanifest.Signed, mmBytes []byte, index uint64, c
 			if idx <= index {
 				continue
 			}
+			r.noteEntry(idx, e)
 			other, _, err := metamanifest.Parse(e)
-			if err != nil || other.Origin != mm.Origin || !other.Timestamp.After(mm.Timestamp) {
+			if err != nil || other.Origin != mm.Origin || !other.Timestamp.After(mm.Timestamp) || r.cfg.AcceptOld {
 				continue
 			}
 			return r.fail(failf(CheckReplay, [][]byte{e, mmBytes},

@@ -102,6 +102,13 @@ func (r *HTTPReader) ReadEntryBundle(ctx context.Context, index uint64, width ui
 	return r.get(ctx, EntriesPath(index, width), n*(2+r.maxEntrySize))
 }
 
+// ReadPath fetches another resource a log serves beside the tlog-tiles
+// API (such as a trust root's versions listing), reading at most limit
+// bytes, from each URL in turn.
+func (r *HTTPReader) ReadPath(ctx context.Context, p string, limit int) ([]byte, error) {
+	return r.get(ctx, p, limit)
+}
+
 // get fetches base/p from each URL in turn, reading at most limit bytes
 // of the (decompressed) body; a longer body is an error, not truncated.
 func (r *HTTPReader) get(ctx context.Context, p string, limit int) ([]byte, error) {

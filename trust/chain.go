@@ -230,3 +230,33 @@ func (c *Chain) Follow(v *Versions) error {
 	}
 	return nil
 }
+
+// Restore rebuilds a chain from versions this party verified before and
+// kept in its own state (entries and their indexes, in order). Their
+// signatures are not verified again; their links are (name, version
+// numbers, previous hashes, the pinned text first), so that damaged state
+// is noticed.
+func Restore(pin *Signed, entries [][]byte, indexes []uint64) (*Chain, error) {
+	c := NewChain(pin)
+	if len(entries) != len(indexes) {
+		return nil, fmt.Errorf("%d entries, %d indexes", len(entries), len(indexes))
+	}
+	for i, e := range entries {
+		s, err := Parse(e)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			if s.Name != pin.Name || s.Version != pin.Version || s.Note.Text != pin.Note.Text {
+				return nil, fmt.Errorf("the first version kept is %s, not the pinned %s", s.Describe(), pin.Describe())
+			}
+		} else {
+			prev := c.Latest()
+			if s.Name != prev.Name || s.Version != prev.Version+1 || s.Previous != prev.Hash() || indexes[i] <= prev.Index {
+				return nil, fmt.Errorf("%s at index %d does not follow %s at index %d", s.Describe(), indexes[i], prev.Describe(), prev.Index)
+			}
+		}
+		c.Versions = append(c.Versions, Version{Signed: s, Index: indexes[i]})
+	}
+	return c, nil
+}

@@ -50,12 +50,18 @@ func (n *Network) PublishHistory(ctx context.Context, dir string, pkgs, count in
 // second) as the network's publisher would (Manifests, MetaManifest, log,
 // witnessed proof), then copies it to dst.
 func (n *Network) PublishSnapshot(ctx context.Context, src, dst string, ts time.Time) (Snapshot, error) {
+	return n.PublishTree(ctx, src, dst, n.Opts.TreeOrigin, ts, n.Publisher)
+}
+
+// PublishTree publishes the tree in src as a snapshot of origin with
+// TIMESTAMP ts (to the second), signed by signers, then copies it to dst.
+func (n *Network) PublishTree(ctx context.Context, src, dst, origin string, ts time.Time, signers ...note.Signer) (Snapshot, error) {
 	pol, err := policy.Parse(mustRead(n.PolicyFile))
 	if err != nil {
 		return Snapshot{}, err
 	}
 	ts = ts.UTC().Truncate(time.Second)
-	p, err := (&publisher.Client{}).Publish(ctx, src, publisher.Options{Origin: n.Opts.TreeOrigin, Signers: []note.Signer{n.Publisher},
+	p, err := (&publisher.Client{}).Publish(ctx, src, publisher.Options{Origin: origin, Signers: signers,
 		LogURL: n.LogURL, Policy: pol, Wait: 30 * time.Second,
 		Manifest: []manifest.Option{manifest.WithLayout(manifest.LayoutGentoo), manifest.WithTimestamp(ts)}})
 	if err != nil {
