@@ -39,7 +39,7 @@ const (
 
 // sticky kinds are proven misbehavior: the signed evidence stands, so the
 // alert stays open. Other alerts resolve when their condition goes.
-var sticky = map[string]bool{AlertSplitView: true, AlertBadEntry: true, AlertBackdated: true, AlertBadTree: true}
+var sticky = map[string]bool{AlertSplitView: true, AlertBadEntry: true, AlertBackdated: true, AlertBadTree: true, AlertTrustRootFork: true}
 
 // An Alert is something the auditor found wrong.
 type Alert struct {
@@ -238,7 +238,7 @@ func (a *alerts) gaugeLocked() {
 			counts[al.Kind]++
 		}
 	}
-	for _, k := range []string{AlertSplitView, AlertBadEntry, AlertBackdated, AlertBadTree, AlertLogFrozen, AlertWitnessStale, AlertMirrorReplay, AlertMirrorFreeze, AlertMirrorBad, AlertMirrorTampered, AlertUnreachable} {
+	for _, k := range []string{AlertSplitView, AlertBadEntry, AlertBackdated, AlertBadTree, AlertLogFrozen, AlertWitnessStale, AlertMirrorReplay, AlertMirrorFreeze, AlertMirrorBad, AlertMirrorTampered, AlertUnreachable, AlertTrustRootChange, AlertTrustRootFork, AlertTrustRootHidden} {
 		a.open.WithLabelValues(k).Set(float64(counts[k]))
 	}
 }

@@ -40,8 +40,12 @@ type Config struct {
 	Policy *policy.Policy
 	// LogOrigin picks the log to audit when the policy names several.
 	LogOrigin string
-	// Publishers says which keys may publish which tree.
+	// Publishers says which keys may publish which tree (the origins no
+	// pinned trust root governs).
 	Publishers *trust.Publishers
+	// TrustRoots are the pinned trust roots (each opened with trust.Open)
+	// whose versions the auditor follows in the log, alerting on each.
+	TrustRoots []*trust.Signed
 	// LogURLs are the log and its mirrors (default: the policy's URL).
 	LogURLs []string
 	// Mirrors are tree mirrors to watch.
@@ -99,8 +103,8 @@ type pendingCheckpoint struct {
 
 // New returns an auditor, resuming from the state in cfg.StateDir.
 func New(cfg Config) (*Auditor, error) {
-	if cfg.Policy == nil || cfg.Publishers == nil || cfg.StateDir == "" {
-		return nil, errors.New("auditor: a policy, a publishers file and a state directory are required")
+	if cfg.Policy == nil || (cfg.Publishers == nil && len(cfg.TrustRoots) == 0) || cfg.StateDir == "" {
+		return nil, errors.New("auditor: a policy, a publishers file or pinned trust roots, and a state directory are required")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -135,7 +139,7 @@ func New(cfg Config) (*Auditor, error) {
 		urls = []string{a.log.URL}
 	}
 	var err error
-	if a.reader, err = tiles.NewHTTPReader(urls, tiles.WithClient(cfg.HTTPClient)); err != nil {
+	if a.reader, err = tiles.NewHTTPReader(urls, tiles.WithClient(cfg.HTTPClient), tiles.WithMaxEntrySize(trust.MaxEntrySize)); err != nil {
 		return nil, fmt.Errorf("auditor: log URL: %w", err)
 	}
 	a.prover = tiles.NewProver(a.reader, 1024)
@@ -143,6 +147,10 @@ func New(cfg Config) (*Auditor, error) {
 		return nil, err
 	}
 	if a.state, err = loadState(cfg.StateDir); err != nil {
+		a.lock.Release()
+		return nil, err
+	}
+	if err := checkPins(cfg.TrustRoots, a.state); err != nil {
 		a.lock.Release()
 		return nil, err
 	}
@@ -161,6 +169,22 @@ func (a *Auditor) SetPublishers(p *trust.Publishers) error {
 	a.passMu.Lock()
 	defer a.passMu.Unlock()
 	a.cfg.Publishers = p
+	return nil
+}
+
+// SetTrustRoots replaces the pinned trust roots (on reload); it applies
+// from the next pass. A root pinned after entries were audited needs a new
+// audit (checkPins).
+func (a *Auditor) SetTrustRoots(pins []*trust.Signed) error {
+	a.passMu.Lock()
+	defer a.passMu.Unlock()
+	a.mu.Lock()
+	st := a.state
+	a.mu.Unlock()
+	if err := checkPins(pins, st); err != nil {
+		return err
+	}
+	a.cfg.TrustRoots = pins
 	return nil
 }
 
@@ -219,6 +243,11 @@ func (a *Auditor) Pass(ctx context.Context) error {
 		a.witnesses(ctx, verified, &status)
 		a.peers(ctx, verified)
 		a.recheckPending(ctx, verified)
+	}
+	if len(a.cfg.TrustRoots) > 0 && verified != nil {
+		if auth, err := a.authority(st); err == nil {
+			a.checkListings(ctx, auth)
+		}
 	}
 	a.mirrors(ctx, st, verified, &status)
 	if err := st.save(a.cfg.StateDir); err != nil {

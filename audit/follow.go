@@ -10,14 +10,16 @@ import (
 	"treelog/internal/progress"
 	"treelog/metamanifest"
 	"treelog/tiles"
+	"treelog/trust"
 )
 
 // entryResult is what checking one entry found.
 type entryResult struct {
 	origin  string
 	ts      time.Time
-	problem string // why the entry is bad, or ""
+	problem string // why the entry is bad by the publishers file, or ""
 	raw     []byte // the entry, for evidence
+	root    bool   // a trust-root version, followed in order by apply
 }
 
 type bundleResult struct {
@@ -27,9 +29,10 @@ type bundleResult struct {
 }
 
 // checkBundle verifies one entry bundle: its entries hash to the level-0
-// tile (itself verified against cp), and each is a MetaManifest signed by
-// a key allowed for its origin, judged by metamanifest.Verify, the check
-// the log and every client run.
+// tile (itself verified against cp), and each MetaManifest is judged by
+// the publishers file (metamanifest.Verify, the check the log and every
+// client run); whether a trust root governs it instead depends on the
+// versions logged before it, so apply decides that, in order.
 func (a *Auditor) checkBundle(ctx context.Context, cp checkpoint.Checkpoint, b uint64, keys metamanifest.Keys) bundleResult {
 	res := bundleResult{index: b}
 	leaves, err := a.prover.LeafHashes(ctx, cp, b)
@@ -56,12 +59,17 @@ func (a *Auditor) checkBundle(ctx context.Context, cp checkpoint.Checkpoint, b u
 			res.err = fmt.Errorf("entry %d does not hash to its leaf in the checkpoint of size %d", b*tiles.TileWidth+uint64(i), cp.Size)
 			return res
 		}
-		m, err := metamanifest.Verify(e, keys)
-		if err != nil {
-			r.problem = err.Error()
+		if trust.KindOf(e) == trust.KindTrustRoot {
+			r.root = true
 			continue
 		}
-		r.origin, r.ts = m.Origin, m.Timestamp
+		// The origin, for apply to tell whether a trust root governs it.
+		if m, _, err := metamanifest.Parse(e); err == nil {
+			r.origin, r.ts = m.Origin, m.Timestamp
+		}
+		if _, err := metamanifest.Verify(e, keys); err != nil {
+			r.problem = err.Error()
+		}
 	}
 	return res
 }
@@ -78,6 +86,10 @@ func (a *Auditor) catchUp(ctx context.Context, st *State, cp *checkpoint.Signed)
 	defer count.Done()
 
 	keys := a.cfg.Publishers
+	auth, err := a.authority(st)
+	if err != nil {
+		return err
+	}
 	workers := runtime.GOMAXPROCS(0)
 	type job struct {
 		b   uint64
@@ -127,7 +139,7 @@ func (a *Auditor) catchUp(ctx context.Context, st *State, cp *checkpoint.Signed)
 			if idx < st.Scanned {
 				continue // verified in an earlier pass (a partial bundle then)
 			}
-			a.apply(st, cp, idx, e)
+			a.apply(st, auth, cp, idx, e)
 			st.Scanned = idx + 1
 		}
 		count.Add(int64(len(r.entries)), 0)
@@ -142,8 +154,20 @@ func (a *Auditor) catchUp(ctx context.Context, st *State, cp *checkpoint.Signed)
 	return st.save(a.cfg.StateDir)
 }
 
-// apply records one verified entry: alerts for a bad or backdated one.
-func (a *Auditor) apply(st *State, cp *checkpoint.Signed, idx uint64, e entryResult) {
+// apply records one verified entry, in log order: follows a trust-root
+// version; judges a MetaManifest by the trust root in force for its
+// origin at idx if one governs it (else the workers judged it by the
+// publishers file); alerts for a bad or backdated one.
+func (a *Auditor) apply(st *State, auth *trust.Authority, cp *checkpoint.Signed, idx uint64, e entryResult) {
+	if e.root {
+		a.applyRoot(st, auth, cp, idx, e)
+		return
+	}
+	if e.origin != "" {
+		if problem, governed := judge(auth, idx, e); governed {
+			e.problem = problem
+		}
+	}
 	if e.problem != "" {
 		a.alerts.raise(AlertBadEntry, fmt.Sprintf("entry %d", idx), fmt.Sprintf("log entry %d: %s", idx, e.problem), e.raw, cp.Bytes())
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"time"
 
@@ -25,6 +26,8 @@ type State struct {
 	Origins map[string]OriginState `json:"origins"`
 	// Mirrors is the newest snapshot each tree mirror served.
 	Mirrors map[string]MirrorState `json:"mirrors"`
+	// Roots are the pinned trust roots' chains among the entries.
+	Roots map[string]RootProgress `json:"roots,omitempty"`
 }
 
 // OriginState is an origin's newest logged snapshot.
@@ -98,5 +101,6 @@ func (s *State) clone() *State {
 	for k, v := range s.Mirrors {
 		c.Mirrors[k] = v
 	}
+	c.Roots = maps.Clone(s.Roots)
 	return &c
 }
