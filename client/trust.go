@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"treelog/internal/statefile"
 	"treelog/metamanifest"
 	"treelog/policy"
+	"treelog/tiles"
 	"treelog/trust"
 )
 
@@ -68,6 +70,16 @@ func (r *run) publisher(mmBytes []byte) (*metamanifest.Signed, error) {
 		return nil, err
 	}
 	return &metamanifest.Signed{MetaManifest: m, Note: n, Raw: mmBytes}, nil
+}
+
+// signatureNames names the keys that signed: verified ones, or with
+// trust roots (whose check comes later) every signature line.
+func signatureNames(mm *metamanifest.Signed) []string {
+	names := mm.Signers()
+	for _, s := range mm.Note.UnverifiedSigs {
+		names = append(names, s.Name)
+	}
+	return names
 }
 
 // noteEntry is shown every entry the replay check reads (those after the
@@ -238,4 +250,36 @@ func (r *run) judge(a *trust.Authority, mmBytes []byte, index uint64, note strin
 	}
 	r.report(CheckTrustRoot, "ok", "%s%s, in force at index %d, delegates %s%s", v.Root.Describe(), at, index, strings.Join(ds, "; "), note)
 	return nil
+}
+
+// FollowRoot follows a pinned trust root through the log at urls (the
+// policy's URL by default) to its latest version, checking what verify
+// checks: the log's checkpoint and each listing's against the policy and
+// each other, every inclusion proof, every step of the chain. It keeps no
+// state (treelog root show).
+func FollowRoot(ctx context.Context, pol *policy.Policy, pin *trust.Signed, urls []string) (*trust.Chain, error) {
+	if len(pol.Logs) != 1 {
+		return nil, fmt.Errorf("the policy names %d logs; want the one log that holds %s", len(pol.Logs), pin.Name)
+	}
+	if len(urls) == 0 && pol.Logs[0].URL != "" {
+		urls = []string{pol.Logs[0].URL}
+	}
+	reader, err := tiles.NewHTTPReader(urls, tiles.WithMaxEntrySize(trust.MaxEntrySize))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := reader.ReadCheckpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the log's checkpoint: %w", err)
+	}
+	lr, err := pol.Verify(raw)
+	if err != nil {
+		return nil, fmt.Errorf("the log's checkpoint: %w", err)
+	}
+	r := &run{ctx: ctx, cfg: Config{Policy: pol, Now: time.Now, MaxClockSkew: 10 * time.Minute}, res: &Result{}, reader: reader, log: lr.Log, prover: tiles.NewProver(reader, 256)}
+	c := trust.NewChain(pin)
+	if err := r.follow(c, 0, lr.Checkpoint); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

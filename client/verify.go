@@ -208,7 +208,7 @@ func (r *run) verify(dir string) error {
 	if len(cfg.TrustRoots) > 0 {
 		judged = " (keys judged by the trust-root check)"
 	}
-	r.report(CheckPublisher, "ok", "MetaManifest of %s, TIMESTAMP %s, signed by %s%s", mm.Origin, mm.Timestamp.Format(time.RFC3339), strings.Join(mm.Signers(), ", "), judged)
+	r.report(CheckPublisher, "ok", "MetaManifest of %s, TIMESTAMP %s, signed by %s%s", mm.Origin, mm.Timestamp.Format(time.RFC3339), strings.Join(signatureNames(mm), ", "), judged)
 	if err := r.checkOpenPGP(dir, mm); err != nil {
 		return err
 	}

@@ -65,8 +65,12 @@ func ParsePublishers(data []byte) (*Publishers, error) {
 	return p, nil
 }
 
-// Verifiers returns the keys allowed to publish origin (nil if none).
+// Verifiers returns the keys allowed to publish origin (nil if none). A
+// nil *Publishers (no publishers file) allows none.
 func (p *Publishers) Verifiers(origin string) []note.Verifier {
+	if p == nil {
+		return nil
+	}
 	return p.byOrigin[origin]
 }
 

@@ -217,3 +217,30 @@ func MergeSignatures(data []byte, others ...[]byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// ReadPinned reads a pinned version from a file (delivered out of band,
+// once): it must be signed by the threshold of its own root keys.
+func ReadPinned(path string) (*Signed, error) {
+	data, err := untrusted.ReadFile(path, MaxSize, "the pinned trust root")
+	if err != nil {
+		return nil, err
+	}
+	p, err := Open(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// ReadPinnedFiles reads ReadPinned of each path.
+func ReadPinnedFiles(paths []string) ([]*Signed, error) {
+	var out []*Signed
+	for _, p := range paths {
+		s, err := ReadPinned(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

@@ -25,8 +25,13 @@ import (
 const about = `Audits a treelog log. Each pass (every --interval, or once with --once):
   - follows the log through its tlog-tiles API (--log-url: the log or its
     mirrors), verifying every entry against the checkpoint's tiles, as a
-    MetaManifest signed by a key --publishers allows for its origin, with
-    TIMESTAMPs increasing per origin;
+    MetaManifest signed by a key allowed for its origin (by the version in
+    force of a pinned --trust-root that governs it, else by --publishers),
+    with TIMESTAMPs increasing per origin;
+  - follows each pinned --trust-root's versions in the log, alerting on
+    every change (trust-root-change, with the entry), on two versions N
+    (trust-root-fork), and when the log's versions listing hides one
+    (trust-root-hidden);
   - compares the checkpoints every vantage point shows: the log, each
     witness's monitoring endpoint (from --policy), the .tlog-proof files
     tree mirrors serve (--mirror), and other auditors (--peer); two that
@@ -43,7 +48,7 @@ Alerts go to the log (level ERROR, msg=ALERT), to /metrics, to --alert-command
 other auditors), alerts at /alerts.json. --once exits 1 if any alert is open.
 
 Alerts of proven misbehavior (split-view, bad-entry, backdated-entry,
-bad-tree) stay open until closed by hand, with the auditor stopped:
+bad-tree, trust-root-fork) stay open until closed by hand, with the auditor stopped:
   auditor alerts --state DIR            list alerts (open ones first)
   auditor alerts --state DIR close ID   close one; its evidence stays`
 
@@ -59,7 +64,8 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	var c daemon.Common
 	c.AddFlags(fs, "127.0.0.1:7390")
 	polFile := fs.String("policy", "", "tlog-policy file: the log (with URL), witnesses (with URLs) and quorum (required)")
-	pubsFile := fs.String("publishers", "", "publishers file (required)")
+	pubsFile := fs.String("publishers", "", "publishers file (this or --trust-root is required)")
+	rootFiles := fs.StringSlice("trust-root", nil, "pinned trust root to follow in the log, alerting on each change (repeatable)")
 	stateDir := fs.String("state", "auditor-state", "directory for progress, alerts and evidence")
 	logURLs := fs.StringSlice("log-url", nil, "log or log mirror to read (repeatable; default: the policy's log URL)")
 	logOrigin := fs.String("log-origin", "", "the log to audit, if the policy names several")
@@ -80,8 +86,8 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		fmt.Fprintf(stderr, "auditor: "+format+"\n", a...)
 		return 2
 	}
-	if *polFile == "" || *pubsFile == "" {
-		return usage("--policy and --publishers are required")
+	if *polFile == "" || (*pubsFile == "" && len(*rootFiles) == 0) {
+		return usage("--policy, and --publishers or --trust-root, are required")
 	}
 	log, err := c.Logger(stderr)
 	if err != nil {
@@ -97,6 +103,9 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		return usage("--policy: %v", err)
 	}
 	loadPubs := func() (*trust.Publishers, error) {
+		if *pubsFile == "" {
+			return nil, nil
+		}
 		b, err := os.ReadFile(*pubsFile)
 		if err != nil {
 			return nil, err
@@ -106,6 +115,10 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	pubs, err := loadPubs()
 	if err != nil {
 		return usage("--publishers: %v", err)
+	}
+	pins, err := trust.ReadPinnedFiles(*rootFiles)
+	if err != nil {
+		return usage("--trust-root: %v", err)
 	}
 	var ms []audit.Mirror
 	for _, m := range *mirrors {
@@ -117,7 +130,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	}
 	reg := daemon.NewRegistry()
 	a, err := audit.New(audit.Config{
-		Policy: pol, LogOrigin: *logOrigin, Publishers: pubs, LogURLs: *logURLs, Mirrors: ms, Peers: *peers, StateDir: *stateDir,
+		Policy: pol, LogOrigin: *logOrigin, Publishers: pubs, TrustRoots: pins, LogURLs: *logURLs, Mirrors: ms, Peers: *peers, StateDir: *stateDir,
 		FreezeAfter: *freeze, WitnessStaleAfter: *wstale, MirrorLag: *lag, MirrorFiles: *mfiles, AlertCommand: *cmd, AlertWebhook: *hook,
 		Log: log, Registry: reg, Progress: os.Stderr,
 	})
@@ -154,6 +167,13 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		Reload: func() error {
 			p, err := loadPubs()
 			if err != nil {
+				return err
+			}
+			pins, err := trust.ReadPinnedFiles(*rootFiles)
+			if err != nil {
+				return err
+			}
+			if err := a.SetTrustRoots(pins); err != nil {
 				return err
 			}
 			return a.SetPublishers(p)

@@ -121,7 +121,7 @@ func TestUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"--help"}, 0, "split view"},
-		{nil, 2, "--policy and --publishers are required"},
+		{nil, 2, "--policy, and --publishers or --trust-root, are required"},
 		{[]string{"--policy", "x", "--publishers", "y"}, 2, "--policy"},
 		{[]string{"--nope"}, 2, "unknown flag"},
 	} {

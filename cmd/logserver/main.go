@@ -37,8 +37,15 @@ HTTP API:
 Storage: --storage DIR (tessera POSIX, one process; DIR is also the static
 tlog-tiles tree, publishable by any web server), or S3-compatible object
 storage plus MySQL (--s3-bucket, --mysql-dsn, ...), which several logserver
-processes can share. SIGHUP reloads --publishers; SIGTERM stops after every
-acknowledged entry is covered by a published checkpoint.`
+processes can share. SIGHUP reloads --publishers and --trust-root; SIGTERM
+stops after every acknowledged entry is covered by a published checkpoint.
+
+Trust roots (--trust-root, repeatable): a root's versions are logged here
+in chain order only (the pinned version first, then each version certified
+by the one before; a second version N is a fork and refused), and the
+version in force authorizes the MetaManifests of the origins in its scope;
+the publishers file authorizes the rest. GET /trustroot/<SHA-256 of the
+root's name>?from=N serves the logged versions with inclusion proofs.`
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil))
@@ -49,7 +56,8 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	var c daemon.Common
 	c.AddFlags(fs, "127.0.0.1:7370")
 	key := fs.String("key", "", "log secret key file; its name is the log's origin (required)")
-	pubsFile := fs.String("publishers", "", "publishers file: 'publisher <origin> <vkey>' lines (required)")
+	pubsFile := fs.String("publishers", "", "publishers file: 'publisher <origin> <vkey>' lines (required; may be empty with --trust-root)")
+	rootFiles := fs.StringSlice("trust-root", nil, "pinned trust root this log serves: a signed version (repeatable); its versions are logged here, and it governs the origins in its scope")
 	wpolicy := fs.String("witness-policy", "", "tlog-policy file naming the witnesses (with URLs) and the quorum that must cosign each checkpoint; empty: publish without witnesses")
 	storage := fs.String("storage", "", "directory for tessera's POSIX storage (the embedded default)")
 	s3Bucket := fs.String("s3-bucket", "", "S3 bucket (scale-out storage; with --mysql-dsn)")
@@ -102,6 +110,11 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		logger.Error("reading --publishers", "err", err)
 		return 1
 	}
+	pins, err := trust.ReadPinnedFiles(*rootFiles)
+	if err != nil {
+		logger.Error("reading --trust-root", "err", err)
+		return 1
+	}
 	var wp []byte
 	if *wpolicy != "" {
 		if wp, err = os.ReadFile(*wpolicy); err != nil {
@@ -131,7 +144,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	}
 	reg := daemon.NewRegistry()
 	lg, err := log.New(ctx, st, log.Config{
-		Signer: signer, Publishers: pubs, WitnessPolicy: wp, WitnessTimeout: *witnessTimeout, MaxFutureSkew: *skew,
+		Signer: signer, Publishers: pubs, TrustRoots: pins, WitnessPolicy: wp, WitnessTimeout: *witnessTimeout, MaxFutureSkew: *skew,
 		CheckpointInterval: *cpInterval, RepublishInterval: *republish, BatchMaxAge: *batchAge, BatchMaxSize: *batchSize,
 		ShutdownTimeout: *shutdown, Log: logger, Registry: reg,
 	})
@@ -146,6 +159,13 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		Reload: func() error {
 			p, err := loadPubs()
 			if err != nil {
+				return err
+			}
+			pins, err := trust.ReadPinnedFiles(*rootFiles)
+			if err != nil {
+				return err
+			}
+			if err := lg.SetTrustRoots(pins); err != nil {
 				return err
 			}
 			lg.SetPublishers(p)

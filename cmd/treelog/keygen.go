@@ -23,7 +23,7 @@ key encrypted with a passphrase (age, scrypt), which the signing daemon
 asked twice on the terminal, or read from --passphrase-file.`, stdout, stderr)
 	name := fs.String("name", "", "key name: a log's origin, a witness's or publisher's name (required)")
 	out := fs.String("out", "", "path prefix of the key files (required)")
-	typ := fs.String("type", "log", "key type: log or publisher (Ed25519, 0x01), witness (cosignature/v1, 0x04)")
+	typ := fs.String("type", "log", "key type: log, publisher or root (Ed25519, 0x01), witness (cosignature/v1, 0x04)")
 	encrypt := fs.Bool("encrypt", false, "encrypt the secret key with a passphrase: PREFIX.key.age (publisher keys only)")
 	passFile := fs.String("passphrase-file", "", "with --encrypt: read the passphrase from this file's first line (/dev/fd/N for a descriptor) instead of the terminal")
 	if rc := parseFlags(fs, args, 0, stderr); rc >= 0 {
@@ -34,12 +34,12 @@ asked twice on the terminal, or read from --passphrase-file.`, stdout, stderr)
 	}
 	var t byte
 	switch *typ {
-	case "log", "publisher":
+	case "log", "publisher", "root":
 		t = note.TypeEd25519
 	case "witness":
 		t = note.TypeCosignatureV1
 	default:
-		return usageErr(stderr, "keygen", "--type %q: want log, publisher or witness", *typ)
+		return usageErr(stderr, "keygen", "--type %q: want log, publisher, root or witness", *typ)
 	}
 	if *encrypt && *typ != "publisher" {
 		return usageErr(stderr, "keygen", "--encrypt is for publisher keys (the signing daemon holds them)")

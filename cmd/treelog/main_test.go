@@ -32,15 +32,27 @@ func TestMain(m *testing.M) {
 // For the signing daemon, $NET/publisher-enc.key.age is the same publisher
 // key encrypted with the passphrase in $NET/passphrase, $PUBLISHER_VKEY
 // its vkey, and the signd program is on $PATH. $GNUPGHOME is an empty
-// GnuPG home for the script.
+// GnuPG home for the script. "pin-root FILE" pins a trust root in the
+// running log, as its operator does with --trust-root and a reload.
 func TestScripts(t *testing.T) {
 	signdDir := t.TempDir()
 	var signdBin string
 	var buildOnce sync.Once
 	var buildErr error
+	var nets sync.Map // work directory -> *network.Network
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"pin-root": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: pin-root FILE")
+				}
+				n, _ := nets.Load(ts.Getenv("WORK"))
+				err := n.(*network.Network).AddTrustRoot([]byte(ts.ReadFile(args[0])))
+				if (err != nil) != neg {
+					ts.Fatalf("pin-root: %v", err)
+				}
+			},
 			// waitfile PATH: wait up to 30s for PATH to exist (a daemon's socket).
 			"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 || neg {
@@ -70,6 +82,7 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Defer(func() { n.Close() })
+			nets.Store(env.WorkDir, n)
 			env.Setenv("LOG_URL", n.LogURL)
 			env.Setenv("NET", dir)
 			skey, err := os.ReadFile(filepath.Join(dir, "publisher.key"))

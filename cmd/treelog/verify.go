@@ -30,6 +30,9 @@ stopping at the first failure:
   3 consistency  that checkpoint is consistent with the last one this client trusted (--state)
   4 replay       the log's latest witnessed checkpoint holds no newer snapshot of the origin,
                  and the snapshot is not older than one this client saw (rollback)
+  4b trust-root  with --trust-root: each pinned root is followed through the log (its versions
+                 listing, every proof and step checked) and the MetaManifest judged by the version
+                 in force at its index: a delegated key, valid at its TIMESTAMP, not revoked
   5 freshness    the newest quorum cosignature and the snapshot are younger than --max-age
   6 tree         every file matches the Manifests the MetaManifest covers
 --offline runs 1, 2, 5 (against the proof's cosignatures) and 6 without network or state.
@@ -41,7 +44,9 @@ upstream); 2 usage; 3 this client's own state is unreadable or corrupt (see 'tre
 Portage hook's per-repository files are such files).`, stdout, stderr)
 	fs.String("config", "", "file of flag settings, one 'name value' per line ('#' comments); command-line flags override it")
 	polFile := fs.String("policy", "", "tlog-policy file: trusted logs (with URLs), witnesses and quorum (required)")
-	pubsFile := fs.String("publishers", "", "publishers file: which keys may publish which tree (required)")
+	pubsFile := fs.String("publishers", "", "publishers file: which keys may publish which tree (this or --trust-root is required)")
+	rootFiles := fs.StringSlice("trust-root", nil, "pinned trust root: a signed version, delivered once, followed through the log (repeatable)")
+	acceptOld := fs.Bool("accept-old", false, "accept a snapshot older than --max-age or than a newer logged one (old installation media), saying when it was published")
 	origin := fs.String("origin", "", "the tree DIR must hold (e.g. gentoo.org/repo); refuse a snapshot of any other")
 	stateDir := fs.String("state", client.DefaultStateDir(), "directory of this client's trusted state")
 	maxAge := fs.Duration("max-age", 24*time.Hour, "refuse a snapshot, or a witness quorum, older than this")
@@ -54,20 +59,26 @@ Portage hook's per-repository files are such files).`, stdout, stderr)
 	if rc := parseFlags(fs, args, 1, stderr); rc >= 0 {
 		return rc
 	}
-	if *polFile == "" || *pubsFile == "" {
-		return usageErr(stderr, "verify", "--policy and --publishers are required")
+	if *polFile == "" || (*pubsFile == "" && len(*rootFiles) == 0) {
+		return usageErr(stderr, "verify", "--policy, and --publishers or --trust-root, are required")
 	}
 	pol, err := readPolicy(*polFile)
 	if err != nil {
 		return usageErr(stderr, "verify", "--policy: %v", err)
 	}
-	pb, err := os.ReadFile(*pubsFile)
-	if err != nil {
-		return usageErr(stderr, "verify", "--publishers: %v", err)
+	var pubs *trust.Publishers
+	if *pubsFile != "" {
+		pb, err := os.ReadFile(*pubsFile)
+		if err != nil {
+			return usageErr(stderr, "verify", "--publishers: %v", err)
+		}
+		if pubs, err = trust.ParsePublishers(pb); err != nil {
+			return usageErr(stderr, "verify", "--publishers: %v", err)
+		}
 	}
-	pubs, err := trust.ParsePublishers(pb)
+	pins, err := trust.ReadPinnedFiles(*rootFiles)
 	if err != nil {
-		return usageErr(stderr, "verify", "--publishers: %v", err)
+		return usageErr(stderr, "verify", "--trust-root: %v", err)
 	}
 	var kr *pgpsig.Keyring
 	if *keyring != "" {
@@ -75,7 +86,7 @@ Portage hook's per-repository files are such files).`, stdout, stderr)
 			return usageErr(stderr, "verify", "--keyring: %v", err)
 		}
 	}
-	cfg := client.Config{OpenPGP: kr, Policy: pol, Publishers: pubs, Origin: *origin, StateDir: *stateDir, MaxAge: *maxAge, MaxClockSkew: *skew,
+	cfg := client.Config{OpenPGP: kr, Policy: pol, Publishers: pubs, TrustRoots: pins, AcceptOld: *acceptOld, Origin: *origin, StateDir: *stateDir, MaxAge: *maxAge, MaxClockSkew: *skew,
 		LogURLs: *logs, Offline: *offline, Progress: os.Stderr}
 	if *verbose && !*jsonOut {
 		cfg.OnCheck = func(c client.Check) {
@@ -127,9 +138,15 @@ Portage hook's per-repository files are such files).`, stdout, stderr)
 	if *offline {
 		note = " (offline: consistency and replay not checked)"
 	}
+	if res.TrustRoot != "" {
+		note += "; authorized by " + res.TrustRoot
+	}
 	fmt.Fprintf(stdout, "verified %s snapshot %s: log %s index %d, cosigned by %s %s; published %s ago; %d files%s\n",
 		res.Origin, res.Timestamp.Format(time.RFC3339), res.Log, res.Index, strings.Join(res.Cosigners, ", "),
 		ageOf(res.QuorumTime), since(res.Timestamp), res.Files, note)
+	if res.OldSnapshot != "" {
+		fmt.Fprintf(stdout, "accepted as old (--accept-old): %s\n", res.OldSnapshot)
+	}
 	return exitOK
 }
 
