@@ -166,7 +166,23 @@ func (r *run) trustRoots(mmBytes []byte, index uint64, latest *checkpoint.Signed
 			return &LocalError{Path: path, Err: err}
 		}
 	}
+	r.auth = a
 	return r.judge(a, mmBytes, index, "")
+}
+
+// newerAllowed finishes the replay check with trust roots: a newer
+// snapshot of the origin counts only if the root in force at its index
+// allowed it, so that a thief's snapshot, signed with a key revoked as of
+// the theft, does not make the last genuine one look replayed.
+func (r *run) newerAllowed(mm *metamanifest.Signed, mmBytes []byte, index uint64) error {
+	for _, n := range r.newer {
+		if _, err := r.auth.Authorize(n.entry, n.index); err != nil {
+			continue
+		}
+		other, _, _ := metamanifest.Parse(n.entry)
+		return r.fail(replayFailure(mm, mmBytes, index, n.index, n.entry, other))
+	}
+	return nil
 }
 
 // follow reads the root's versions after the chain's latest from the log

@@ -152,6 +152,8 @@ func TestCompromisedKey(t *testing.T) {
 	}, w.h[0], w.h[1], w.h[2])
 	good := w.publish(t, "overlays.example/a", now.Add(-3*time.Hour), alice)
 	stolen := w.publish(t, "overlays.example/b", now.Add(-1*time.Hour), alice)
+	lastGood := w.publish(t, "overlays.example/c", now.Add(-3*time.Hour), alice)
+	w.publish(t, "overlays.example/c", now.Add(-90*time.Minute), alice) // the thief's
 	state := t.TempDir()
 	if _, err := client.Verify(ctx, stolen.Dir, w.cfg(state)); err != nil {
 		t.Fatalf("before the revocation: %v", err)
@@ -163,6 +165,11 @@ func TestCompromisedKey(t *testing.T) {
 	}, w.h[2], w.h[3], w.h[4])
 	if _, err := client.Verify(ctx, good.Dir, w.cfg(state)); err != nil {
 		t.Fatalf("a snapshot made and logged before the compromise: %v", err)
+	}
+	// The thief's newer snapshot of c does not make the genuine one a
+	// replay: the root in force no longer allows it.
+	if _, err := client.Verify(ctx, lastGood.Dir, w.cfg(state)); err != nil {
+		t.Fatalf("the last genuine snapshot, after the thief's: %v", err)
 	}
 	f := refused(t, stolen.Dir, w.cfg(state), client.CheckTrustRoot, "rule revoked")
 	if len(f.Evidence) != 2 {

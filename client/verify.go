@@ -129,8 +129,17 @@ type run struct {
 	reader *tiles.HTTPReader
 	prover *tiles.Prover
 	log    *policy.Log
-	// seenVersions are the trust-root versions the replay check read.
+	// seenVersions are the trust-root versions the replay check read;
+	// newer, the newer snapshots of the origin it found, to be judged by
+	// the trust roots.
 	seenVersions []trust.Version
+	newer        []loggedEntry
+	auth         *trust.Authority // the roots as followed (trust.go)
+}
+
+type loggedEntry struct {
+	index uint64
+	entry []byte
 }
 
 func (r *run) report(name, status, format string, args ...any) {
@@ -364,13 +373,16 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 	if err := r.scanNewer(mm, mmBytes, pr.Index(), lr.Checkpoint); err != nil {
 		return nil, err
 	}
+	if err := r.trustRoots(mmBytes, pr.Index(), lr.Checkpoint); err != nil {
+		return nil, err
+	}
+	if err := r.newerAllowed(mm, mmBytes, pr.Index()); err != nil {
+		return nil, err
+	}
 	if cfg.AcceptOld {
 		r.report(CheckReplay, "ok", "--accept-old: newer snapshots of %s in the log (size %d, consistent) are not held against this one", mm.Origin, lr.Checkpoint.Size)
 	} else {
 		r.report(CheckReplay, "ok", "the log's latest checkpoint (size %d, consistent) holds no newer snapshot of %s", lr.Checkpoint.Size, mm.Origin)
-	}
-	if err := r.trustRoots(mmBytes, pr.Index(), lr.Checkpoint); err != nil {
-		return nil, err
 	}
 	if ts, ok := st.Trees[mm.Origin]; !ok || mm.Timestamp.After(ts.Timestamp) {
 		st.Trees[mm.Origin] = TreeState{Timestamp: mm.Timestamp, Index: pr.Index(), MetaManifest: mmBytes}
@@ -455,12 +467,24 @@ func (r *run) scanNewer(mm *metamanifest.Signed, mmBytes []byte, index uint64, c
 			if err != nil || other.Origin != mm.Origin || !other.Timestamp.After(mm.Timestamp) || r.cfg.AcceptOld {
 				continue
 			}
-			return r.fail(failf(CheckReplay, [][]byte{e, mmBytes},
-				"replay: the log holds a newer snapshot of %s, TIMESTAMP %s at index %d, than this tree's %s (index %d); a mirror may be serving an old snapshot",
-				mm.Origin, other.Timestamp.Format(time.RFC3339), idx, mm.Timestamp.Format(time.RFC3339), index))
+			if len(r.cfg.TrustRoots) > 0 {
+				// It counts only if the root in force there allowed it
+				// (not signed by a key revoked since): judged once the
+				// roots are followed (newerAllowed).
+				r.newer = append(r.newer, loggedEntry{idx, e})
+				continue
+			}
+			return r.fail(replayFailure(mm, mmBytes, index, idx, e, other))
 		}
 	}
 	return nil
+}
+
+// replayFailure: the log holds a newer snapshot (e, at idx) of the origin.
+func replayFailure(mm *metamanifest.Signed, mmBytes []byte, index, idx uint64, e []byte, other *metamanifest.MetaManifest) *Failure {
+	return failf(CheckReplay, [][]byte{e, mmBytes},
+		"replay: the log holds a newer snapshot of %s, TIMESTAMP %s at index %d, than this tree's %s (index %d); a mirror may be serving an old snapshot",
+		mm.Origin, other.Timestamp.Format(time.RFC3339), idx, mm.Timestamp.Format(time.RFC3339), index)
 }
 
 func cosigners(r *policy.Result) []string {

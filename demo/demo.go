@@ -5,7 +5,8 @@
 // honest mirror's copy, then has the malicious mirror try each attack
 // treelog exists to stop — a tampered file, a replay, a freeze, a split
 // view — and shows that the user refuses each one and the auditor reports
-// each one with evidence. Every part is the real one, talking HTTP.
+// each one with evidence; last, a publisher key is stolen and revoked
+// through a trust root. Every part is the real one, talking HTTP.
 package demo
 
 import (
@@ -68,6 +69,8 @@ type demo struct {
 	net     *network.Network
 	pol     *policy.Policy
 	pubs    *trust.Publishers
+	pins    []*trust.Signed // the trust roots users pinned (step 6 on)
+	root    *rootScene
 	snaps   []network.Snapshot
 	honest  *mirror.Server
 	evil    *mirror.Server
@@ -120,7 +123,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err := d.setUp(ctx); err != nil {
 		return fmt.Errorf("setting up the demo network: %w", err)
 	}
-	for _, step := range []func(context.Context) error{d.stepHonest, d.stepTampered, d.stepReplay, d.stepFreeze, d.stepSplitView} {
+	for _, step := range []func(context.Context) error{d.stepHonest, d.stepTampered, d.stepReplay, d.stepFreeze, d.stepSplitView, d.stepKeyCompromise} {
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -178,7 +181,10 @@ func (d *demo) path(elem ...string) string { return filepath.Join(append([]strin
 func (d *demo) setUp(ctx context.Context) error {
 	d.printf("treelog demo: a log, three witnesses, two tree mirrors and an auditor on 127.0.0.1,\nall their data under %s\n", d.dir)
 	d.heading("The network")
-	n, err := network.Start(ctx, d.path("net"), network.Options{Log: d.o.Log, TreeOrigin: "gentoo.example/repo"})
+	if err := d.makeTrustRoot(); err != nil {
+		return err
+	}
+	n, err := network.Start(ctx, d.path("net"), network.Options{Log: d.o.Log, TreeOrigin: "gentoo.example/repo", TrustRoots: [][]byte{d.root.v1}})
 	if err != nil {
 		return err
 	}
@@ -232,7 +238,7 @@ func (d *demo) setUp(ctx context.Context) error {
 		return err
 	}
 	d.aud, err = audit.New(audit.Config{
-		Policy: d.pol, Publishers: d.pubs, StateDir: d.path("auditor"),
+		Policy: d.pol, Publishers: d.pubs, TrustRoots: []*trust.Signed{d.root.pin}, StateDir: d.path("auditor"),
 		Mirrors:   []audit.Mirror{{Name: "honest", URL: d.urls["honest mirror"]}, {Name: "evil", URL: d.urls["evil mirror"]}},
 		MirrorLag: mirrorLag, FreezeAfter: time.Hour, MirrorFiles: -1, Log: d.o.Log,
 	})
@@ -293,8 +299,11 @@ func (d *demo) verify(ctx context.Context, step string, u user, mirrorName strin
 	if logURL != "" {
 		cmd += " --log " + logURL
 	}
+	if len(d.pins) > 0 {
+		cmd += " --trust-root " + d.path("release-engineering", "trustroot-v1")
+	}
 	d.printf("\n  %s syncs the %s into %s and checks it:\n  $ %s %s\n", u.name, mirrorName, tree, cmd, tree)
-	cfg := client.Config{Policy: d.pol, Publishers: d.pubs, StateDir: u.state, MaxAge: maxAge,
+	cfg := client.Config{Policy: d.pol, Publishers: d.pubs, TrustRoots: d.pins, StateDir: u.state, MaxAge: maxAge,
 		OnCheck: func(c client.Check) { d.printf("    %-7s %-11s %s\n", c.Status, c.Name, c.Detail) }}
 	if logURL != "" {
 		cfg.LogURLs = []string{logURL}
@@ -312,6 +321,9 @@ func (d *demo) verify(ctx context.Context, step string, u user, mirrorName strin
 	} else if err == nil {
 		d.printf("  => VERIFIED: entry %d of %s, cosigned by %s; snapshot published %s ago.\n",
 			res.Index, res.Log, strings.Join(res.Cosigners, ", "), time.Since(res.Timestamp).Round(time.Second))
+		if res.TrustRoot != "" {
+			d.printf("     Its key is delegated by %s.\n", res.TrustRoot)
+		}
 	}
 	return res, err
 }
@@ -460,6 +472,8 @@ func (d *demo) summary(took time.Duration) {
 	d.printf("  %s  each user's client state (trusted checkpoint, newest snapshot seen)\n", d.path("users"))
 	d.printf("  %s  each step's synced trees and the evidence the users kept\n", d.path("steps"))
 	d.printf("  %s  the auditor's progress, alerts (alerts.json) and evidence/\n", d.path("auditor"))
+	d.printf("  %s  the trust root's holders' keys and the pinned version 1\n", d.path("release-engineering"))
+	d.printf("  %s  the overlay's keys and snapshots\n", d.path("overlay"))
 
 	d.heading("Doing it by hand")
 	d.printf("  (treelog and auditor are `go run ./cmd/treelog` and `go run ./cmd/auditor` from a clone.)\n")
@@ -472,6 +486,8 @@ func (d *demo) summary(took time.Duration) {
 	d.printf("  Audit once, as cron would (with --keep):\n")
 	d.printf("  $ auditor --once --policy %s --publishers %s --state /tmp/my-auditor --mirror evil=%s\n", d.net.PolicyFile, d.net.PublishersFile, d.urls["evil mirror"])
 	d.printf("  See what the auditor kept:\n  $ auditor alerts --state %s\n", d.path("auditor"))
+	d.printf("  Follow the trust root through the log, as users do (with --keep):\n")
+	d.printf("  $ treelog root show --trust-root %s --policy %s\n", d.path("release-engineering", "trustroot-v1"), d.net.PolicyFile)
 }
 
 // keep runs the auditor every 10 seconds and serves everything until ctx
@@ -479,7 +495,7 @@ func (d *demo) summary(took time.Duration) {
 func (d *demo) keep(ctx context.Context) {
 	d.heading("Kept running (Ctrl-C to stop)")
 	var file strings.Builder
-	for _, name := range []string{"log", "witness w1", "witness w2", "witness w3", "honest mirror", "evil mirror", "frozen log", "auditor"} {
+	for _, name := range []string{"log", "witness w1", "witness w2", "witness w3", "honest mirror", "evil mirror", "frozen log", "overlay mirror", "evil overlay mirror", "auditor"} {
 		d.printf("  %-26s %s/\n", name, d.urls[name])
 		fmt.Fprintf(&file, "%s %s\n", urlKey(name), d.urls[name])
 	}
