@@ -188,6 +188,10 @@ func (c *Chain) Append(data []byte, index uint64) (*Version, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.append(s, index)
+}
+
+func (c *Chain) append(s *Signed, index uint64) (*Version, error) {
 	if last := c.Latest(); last != nil && !c.unpositioned && index <= last.Index {
 		return nil, fmt.Errorf("%s at index %d is not after version %d at index %d", s.Describe(), index, last.Version, last.Index)
 	}
@@ -224,7 +228,17 @@ func (c *Chain) Follow(v *Versions) error {
 			}
 			continue
 		}
-		if _, err := c.Append(e.Entry, e.Index); err != nil {
+		if c.unpositioned {
+			return fmt.Errorf("an offline chain follows no listing")
+		}
+		s, err := c.Check(e.Entry)
+		if err != nil {
+			return err
+		}
+		if s.Version != e.Version {
+			return fmt.Errorf("versions listing: the entry at index %d is %s, not version %d", e.Index, s.Describe(), e.Version)
+		}
+		if _, err := c.append(s, e.Index); err != nil {
 			return err
 		}
 	}

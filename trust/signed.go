@@ -19,6 +19,19 @@ type Signed struct {
 	Note *note.Note
 	// Raw is the signed note exactly as given.
 	Raw []byte
+
+	// verifiers of the root keys, by vkey, once the signatures were checked.
+	verifiers map[string]note.Verifier
+}
+
+// verifier returns the verifier of root key k, reusing s's if it has one.
+func (s *Signed) verifier(k note.VerifierKey) (note.Verifier, bool) {
+	if s != nil {
+		if v, ok := s.verifiers[k.String()]; ok {
+			return v, true
+		}
+	}
+	return k.Verifier(), false
 }
 
 // Hash returns the SHA-256 of the signed note as given: what the next
@@ -85,13 +98,23 @@ func Open(data []byte) (*Signed, error) {
 // document, as signed notes say. On success s.Note holds the verified
 // signatures.
 func (s *Signed) verify(prev *Signed) error {
-	keys := append([]note.VerifierKey(nil), s.Keys...)
-	if prev != nil {
-		keys = append(keys, prev.Keys...)
+	// A verifier precomputes its key; a root key verifies a signature or
+	// two per version, so the verifiers of keys kept from prev are reused.
+	s.verifiers = map[string]note.Verifier{}
+	var vs []note.Verifier
+	for _, k := range s.Keys {
+		v, ok := prev.verifier(k)
+		if !ok {
+			v = k.Verifier()
+		}
+		s.verifiers[k.String()] = v
+		vs = append(vs, v)
 	}
-	vs := make([]note.Verifier, len(keys))
-	for i, k := range keys {
-		vs[i] = k.Verifier()
+	if prev != nil {
+		for _, k := range prev.Keys {
+			v, _ := prev.verifier(k)
+			vs = append(vs, v)
+		}
 	}
 	n, err := note.Open(s.Raw, vs...)
 	var ue *note.UnverifiedNoteError
