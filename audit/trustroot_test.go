@@ -1,17 +1,26 @@
 package audit_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"treelog/audit"
+	"treelog/demo/network"
 	"treelog/internal/testkit/roots"
 	"treelog/internal/testkit/synthlog"
 	"treelog/note"
+	"treelog/policy"
 	"treelog/trust"
 )
 
@@ -114,5 +123,64 @@ func TestTrustRootPinnedLate(t *testing.T) {
 	pin, _ := trust.Open(roots.Sign(t, roots.First("example.org/trust", 1, h, "overlays.example/*"), h[0]))
 	if err := a.SetTrustRoots([]*trust.Signed{pin}); err == nil || !strings.Contains(err.Error(), "audit from the start") {
 		t.Fatalf("pinned late: %v", err)
+	}
+}
+
+// A log whose versions listing leaves out the version it holds: the
+// auditor, which replays every entry, says so.
+func TestTrustRootHidden(t *testing.T) {
+	n, err := network.Start(ctx, t.TempDir(), network.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	h := roots.NewKeys(t, "root", 1)
+	v1 := roots.Sign(t, roots.First("example.org/trust", 1, h, "overlays.example/*"), h[0])
+	v2 := roots.Sign(t, roots.After(t, v1, nil), h[0])
+	if err := n.AddTrustRoot(v1); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range [][]byte{v1, v2} {
+		a, err := n.Log.Add(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		_, err = n.Log.Proof(wctx, a.Index)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	target, _ := url.Parse(n.LogURL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if !strings.HasPrefix(resp.Request.URL.Path, "/trustroot/") {
+			return nil
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if v, err := trust.ParseVersions(b); err == nil {
+			v.Entries = slices.DeleteFunc(v.Entries, func(e trust.LoggedVersion) bool { return e.Version == 2 })
+			b = v.Marshal()
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.Header.Del("Content-Length")
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+	pol, _ := policy.Parse(read(n.PolicyFile))
+	pin, _ := trust.Open(v1)
+	a, err := audit.New(audit.Config{Policy: pol, TrustRoots: []*trust.Signed{pin}, LogURLs: []string{srv.URL}, StateDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	pass(t, a)
+	al := findAlert(a, audit.AlertTrustRootHidden)
+	if al == nil || !strings.Contains(al.Message, "does not show example.org/trust version 2, which the log holds at index 1") {
+		t.Fatalf("hidden version: %+v (alerts %s)", al, kinds(a))
 	}
 }

@@ -101,12 +101,12 @@ func BenchmarkFollow(b *testing.B) {
 	for _, n := range []int{1, 10, 1000} {
 		f := newChainFixture(b, n, logSize)
 		b.Run(fmt.Sprintf("versions=%d", n), func(b *testing.B) {
-			b.SetBytes(int64(len(f.listing)))
 			for b.Loop() {
 				if c := f.follow(b); c.Latest().Version != uint64(n) {
 					b.Fatalf("followed to version %d", c.Latest().Version)
 				}
 			}
+			b.ReportMetric(float64(len(f.listing)), "listing-bytes")
 		})
 		if n != 1000 {
 			continue
