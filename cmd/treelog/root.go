@@ -458,20 +458,7 @@ anything else with the rule that failed, and logs nothing.`, stdout, stderr)
 	if err != nil {
 		return fail(stderr, "root submit", err)
 	}
-	var v *trust.Signed
-	if *prevFile != "" {
-		pb, err := readDoc(*prevFile)
-		if err != nil {
-			return fail(stderr, "root submit", err)
-		}
-		prev, err := trust.Parse(pb)
-		if err != nil {
-			return fail(stderr, "root submit", fmt.Errorf("--previous: %w", err))
-		}
-		v, err = trust.Next(prev, data)
-	} else {
-		v, err = trust.Open(data)
-	}
+	v, err := checkLocally(data, *prevFile)
 	if err != nil {
 		return fail(stderr, "root submit", fmt.Errorf("%s: %w (nothing was submitted)", fs.Arg(0), err))
 	}
@@ -496,6 +483,23 @@ anything else with the rule that failed, and logs nothing.`, stdout, stderr)
 	}
 	fmt.Fprintln(stdout, "its inclusion proof verifies")
 	return exitOK
+}
+
+// checkLocally checks a version before it is submitted: the threshold of
+// its own root keys, and with prevFile, every rule of the step from it.
+func checkLocally(data []byte, prevFile string) (*trust.Signed, error) {
+	if prevFile == "" {
+		return trust.Open(data)
+	}
+	pb, err := readDoc(prevFile)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := trust.Parse(pb)
+	if err != nil {
+		return nil, fmt.Errorf("--previous: %w", err)
+	}
+	return trust.Next(prev, data)
 }
 
 func rootShow(args []string, stdout, stderr io.Writer) int {
