@@ -1,16 +1,11 @@
 package audit_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,25 +147,7 @@ func TestTrustRootHidden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	target, _ := url.Parse(n.LogURL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.ModifyResponse = func(resp *http.Response) error {
-		if !strings.HasPrefix(resp.Request.URL.Path, "/trustroot/") {
-			return nil
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if v, err := trust.ParseVersions(b); err == nil {
-			v.Entries = slices.DeleteFunc(v.Entries, func(e trust.LoggedVersion) bool { return e.Version == 2 })
-			b = v.Marshal()
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-		resp.ContentLength = int64(len(b))
-		resp.Header.Del("Content-Length")
-		return nil
-	}
-	srv := httptest.NewServer(proxy)
-	defer srv.Close()
+	srv := roots.HidingLog(t, n.LogURL, func(v uint64) bool { return v == 2 })
 	pol, _ := policy.Parse(read(n.PolicyFile))
 	pin, _ := trust.Open(v1)
 	a, err := audit.New(audit.Config{Policy: pol, TrustRoots: []*trust.Signed{pin}, LogURLs: []string{srv.URL}, StateDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})

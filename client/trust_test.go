@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -210,25 +207,7 @@ func TestHiddenRevocation(t *testing.T) {
 		r.Revocations = []trust.Revocation{{Key: alice.Key, Time: now.Add(-2 * time.Hour)}}
 	}, w.h[0], w.h[1], w.h[2])
 	// A log mirror that serves everything, but lists only versions 1 and 2.
-	target, _ := url.Parse(w.n.LogURL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.ModifyResponse = func(resp *http.Response) error {
-		if !strings.HasPrefix(resp.Request.URL.Path, "/trustroot/") {
-			return nil
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if v, err := trust.ParseVersions(b); err == nil && len(v.Entries) > 0 && v.Entries[len(v.Entries)-1].Version == 3 {
-			v.Entries = v.Entries[:len(v.Entries)-1]
-			b = v.Marshal()
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-		resp.ContentLength = int64(len(b))
-		resp.Header.Del("Content-Length")
-		return nil
-	}
-	srv := httptest.NewServer(proxy)
-	defer srv.Close()
+	srv := roots.HidingLog(t, w.n.LogURL, func(v uint64) bool { return v == 3 })
 	cfg := w.cfg(t.TempDir())
 	cfg.LogURLs = []string{srv.URL}
 	refused(t, s.Dir, cfg, client.CheckTrustRoot, "the log hides a trust-root version")

@@ -3,8 +3,16 @@
 package roots
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,4 +135,36 @@ func MetaManifest(t testing.TB, origin string, ts time.Time, signers ...Key) []b
 		t.Fatal(err)
 	}
 	return b
+}
+
+// HidingLog starts a server in front of the log at logURL that serves
+// everything the log does, except that its trust-root versions listings
+// leave out the versions hide selects: a log hiding a revocation.
+func HidingLog(t testing.TB, logURL string, hide func(version uint64) bool) *httptest.Server {
+	target, err := url.Parse(logURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if !strings.HasPrefix(resp.Request.URL.Path, "/trustroot/") {
+			return nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if v, err := trust.ParseVersions(b); err == nil {
+			v.Entries = slices.DeleteFunc(v.Entries, func(e trust.LoggedVersion) bool { return hide(e.Version) })
+			b = v.Marshal()
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.Header.Del("Content-Length")
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	return srv
 }
