@@ -186,6 +186,16 @@ trusting the first checkpoint it sees. Use it when 'treelog verify' exits 3.`, s
 		for o, t := range st.Trees {
 			fmt.Fprintf(stdout, "tree %s: newest snapshot %s (log index %d)\n", o, t.Timestamp.Format(time.RFC3339), t.Index)
 		}
+		rs, err := client.LoadRoots(*dir)
+		if err != nil {
+			fmt.Fprintln(stderr, "treelog state:", err)
+			return exitLocal
+		}
+		for name, r := range rs.Roots {
+			if n := len(r.Indexes); n > 0 {
+				fmt.Fprintf(stdout, "trust root %s: %d versions followed, the newest at log index %d\n", name, n, r.Indexes[n-1])
+			}
+		}
 		return exitOK
 	case "reset":
 		aside, err := client.ResetState(*dir)
