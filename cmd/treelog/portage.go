@@ -36,7 +36,7 @@ const portageAbout = `Keeps each Portage repository on its last verified snapsho
              did not verify.
 
 REPO.conf holds 'treelog verify' settings, one 'name value' per line:
-origin, policy, publishers, max-age, keyring, log... The hooks keep the
+origin, policy, publishers or trust-root, max-age, keyring, log... The hooks keep the
 trusted state in --state/trust and each repository's snapshots in
 --state/REPO. See "Gentoo users" in docs/operations.md.
 
