@@ -1,6 +1,7 @@
 package log_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"treelog/checkpoint"
 	"treelog/internal/testkit/roots"
 	"treelog/note"
+	"treelog/tiles"
 	"treelog/trust"
 )
 
@@ -159,4 +161,97 @@ func TestTrustRootAdmission(t *testing.T) {
 	if code, msg := add(v4); code != 200 {
 		t.Fatalf("version 4 after restart: %d %s", code, msg)
 	}
+}
+
+// The log's order is its order of decisions: MetaManifests submitted
+// while a revocation is being logged land either before it (judged by the
+// version before) or after it (refused). Replaying the log with the rule
+// the auditor applies finds no entry the version in force forbade.
+func TestTrustRootOrderOfDecisions(t *testing.T) {
+	h := roots.NewKeys(t, "root", 1)
+	alice := roots.NewKey(t, "alice")
+	now := time.Now().UTC()
+	v1r := roots.First("example.org/trust", 1, h, "overlays.example/*")
+	v1r.Delegations = []trust.Delegation{roots.Delegate("overlays.example/*", alice, now.Add(-time.Hour), now.AddDate(1, 0, 0))}
+	v1 := roots.Sign(t, v1r, h[0])
+	v2 := roots.Sign(t, roots.After(t, v1, func(r *trust.Root) {
+		r.Delegations = nil
+		r.Revocations = []trust.Revocation{{Key: alice.Key, Time: now.Add(time.Hour)}}
+	}), h[0])
+	n := start(t)
+	if err := n.AddTrustRoot(v1); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg, _ := post(t, n.LogURL+"/add", v1); code != 200 {
+		t.Fatalf("version 1: %d %s", code, msg)
+	}
+	const k = 40
+	done := make(chan int, k)
+	mms := make([][]byte, k)
+	for i := range k {
+		mms[i] = roots.MetaManifest(t, fmt.Sprintf("overlays.example/o%d", i), now, alice)
+	}
+	// Submissions spread over 600 ms; the revocation halfway.
+	for i := range k {
+		go func() {
+			time.Sleep(time.Duration(i) * 15 * time.Millisecond)
+			code, _, _ := post(t, n.LogURL+"/add", mms[i])
+			done <- code
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	if code, msg, _ := post(t, n.LogURL+"/add", v2); code != 200 {
+		t.Fatalf("version 2: %d %s", code, msg)
+	}
+	accepted := 0
+	for range k {
+		switch code := <-done; code {
+		case 200:
+			accepted++
+		case 403:
+		default:
+			t.Errorf("a submission got %d", code)
+		}
+	}
+	lv, _ := note.NewVerifier(n.LogVKey)
+	r, _ := tiles.NewHTTPReader([]string{n.LogURL})
+	cp := waitCheckpointSize(t, r, lv, uint64(2+accepted))
+	pin, _ := trust.Open(v1)
+	auth := &trust.Authority{Chains: []*trust.Chain{trust.NewChain(pin)}}
+	data, err := r.ReadEntryBundle(ctx, 0, uint8(cp.Size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := tiles.ParseEntryBundle(data, int(cp.Size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		if trust.KindOf(e) == trust.KindTrustRoot {
+			if _, err := auth.Chains[0].Append(e, uint64(i)); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if _, err := auth.Authorize(e, uint64(i)); err != nil {
+			t.Errorf("entry %d, accepted by the log, is not allowed by the version in force there: %v", i, err)
+		}
+	}
+	if accepted == 0 || accepted == k {
+		t.Errorf("%d of %d accepted: the submissions did not straddle the revocation", accepted, k)
+	}
+}
+
+func waitCheckpointSize(t *testing.T, r *tiles.HTTPReader, lv note.Verifier, size uint64) *checkpoint.Signed {
+	t.Helper()
+	for range 200 {
+		if raw, err := r.ReadCheckpoint(ctx); err == nil {
+			if c, err := checkpoint.Open(raw, lv); err == nil && c.Size >= size {
+				return c
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no checkpoint of size %d", size)
+	return nil
 }
