@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -42,13 +43,12 @@ func OpenSub(e *Entry, data []byte) (*Manifest, error) {
 	if err := e.Check(data); err != nil {
 		return nil, fmt.Errorf("sub-Manifest %s: %w", EncodePath(e.Path), err)
 	}
-	plain, err := decompress(e.Path, data)
+	m, err := parseStored(e.Path, data)
 	if err != nil {
+		if errors.Is(err, ErrSyntax) {
+			return nil, fmt.Errorf("sub-Manifest %s: %w", EncodePath(e.Path), err)
+		}
 		return nil, err
-	}
-	m, err := Parse(plain)
-	if err != nil {
-		return nil, fmt.Errorf("sub-Manifest %s: %w", EncodePath(e.Path), err)
 	}
 	return m, nil
 }

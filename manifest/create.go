@@ -185,16 +185,11 @@ func (c *creator) newNode(rel string, parent *mnode) *mnode {
 // oldDist returns the DIST entries of the Manifest being replaced in rel.
 func (c *creator) oldDist(rel string) []Entry {
 	for _, name := range []string{"Manifest", "Manifest.gz", "Manifest.bz2"} {
-		data, err := readBounded(c.osPath(join(rel, name)))
+		data, err := readBounded(c.osPath(join(rel, name)), -1, nil)
 		if err != nil {
 			continue
 		}
-		plain, err := decompress(name, data)
-		if err != nil {
-			c.fail("%s: %v", join(rel, name), err)
-			return nil
-		}
-		m, err := Parse(plain)
+		m, err := parseStored(name, data)
 		if err != nil {
 			c.fail("%s: %v", join(rel, name), err)
 			return nil

@@ -48,6 +48,9 @@ func EncodePath(p string) string {
 // is an error, as is \x above 7F, an escape that is not a Unicode scalar
 // value, and an unescaped excluded character.
 func DecodePath(s string) (string, error) {
+	if plainASCII(s) {
+		return s, nil
+	}
 	if !utf8.ValidString(s) {
 		return "", fmt.Errorf("path %q is not valid UTF-8", s)
 	}
@@ -107,7 +110,8 @@ func checkRelPath(p string) error {
 	if p[0] == '/' {
 		return fmt.Errorf("path %q is absolute", p)
 	}
-	for _, c := range strings.Split(p, "/") {
+	for rest := p; ; {
+		c, after, more := strings.Cut(rest, "/")
 		switch c {
 		case "":
 			return fmt.Errorf("path %q has an empty component (a doubled or trailing slash)", p)
@@ -117,8 +121,22 @@ func checkRelPath(p string) error {
 		if strings.IndexByte(c, 0) >= 0 {
 			return fmt.Errorf("path %q contains NUL", p)
 		}
+		if !more {
+			return nil
+		}
+		rest = after
 	}
-	return nil
+}
+
+// plainASCII reports whether s is printable ASCII without space or
+// backslash: a path field that needs no decoding, as nearly all are.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func isHex(s string) bool {

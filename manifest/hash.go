@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -20,26 +19,73 @@ import (
 // DefaultHashes are the hashes GLEP 74 recommends and Gentoo uses.
 var DefaultHashes = []string{"BLAKE2B", "SHA512"}
 
-// algorithms are the GLEP 74 hashes this package computes. MD5 and SHA1 are
-// deprecated by the GLEP and RMD160, STREEBOG and WHIRLPOOL are rare; entries
-// carrying only those fail verification ("no supported hash").
-var algorithms = map[string]func() hash.Hash{
-	"BLAKE2B":  func() hash.Hash { h, _ := blake2b.New512(nil); return h },
-	"BLAKE2S":  func() hash.Hash { h, _ := blake2s.New256(nil); return h },
-	"SHA256":   sha256.New,
-	"SHA512":   sha512.New,
-	"SHA3_256": func() hash.Hash { return sha3.New256() },
-	"SHA3_512": func() hash.Hash { return sha3.New512() },
+// An algorithm is a GLEP 74 hash this package computes.
+type algorithm struct {
+	name   string
+	hexLen int
+	new    func() hash.Hash
 }
 
-// hexLen is the length of the hex digest of each supported hash.
-var hexLen = map[string]int{"BLAKE2B": 128, "BLAKE2S": 64, "SHA256": 64, "SHA512": 128, "SHA3_256": 64, "SHA3_512": 128}
+// algorithms are the GLEP 74 hashes this package computes, in name order
+// (the order of a Manifest line's hashes). MD5 and SHA1 are deprecated by
+// the GLEP and RMD160, STREEBOG and WHIRLPOOL are rare; entries carrying
+// only those fail verification ("no supported hash").
+var algorithms = [...]algorithm{
+	{"BLAKE2B", 128, func() hash.Hash { h, _ := blake2b.New512(nil); return h }},
+	{"BLAKE2S", 64, func() hash.Hash { h, _ := blake2s.New256(nil); return h }},
+	{"SHA256", 64, sha256.New},
+	{"SHA3_256", 64, func() hash.Hash { return sha3.New256() }},
+	{"SHA3_512", 128, func() hash.Hash { return sha3.New512() }},
+	{"SHA512", 128, sha512.New},
+}
+
+// algorithmIndex returns the index of the named hash in algorithms, or -1.
+func algorithmIndex(name string) int {
+	switch name {
+	case "BLAKE2B":
+		return 0
+	case "BLAKE2S":
+		return 1
+	case "SHA256":
+		return 2
+	case "SHA3_256":
+		return 3
+	case "SHA3_512":
+		return 4
+	case "SHA512":
+		return 5
+	}
+	return -1
+}
+
+// A hashSet is a set of algorithms, bit i standing for algorithms[i]: a
+// verifier picks its hashers by set without building a name list per file.
+type hashSet uint8
+
+// setOf returns the set of the supported hashes among names.
+func setOf(names []string) hashSet {
+	var s hashSet
+	for _, n := range names {
+		if i := algorithmIndex(n); i >= 0 {
+			s |= 1 << i
+		}
+	}
+	return s
+}
+
+// setOfChecksums returns the set of the supported hashes cs lists.
+func setOfChecksums(cs Checksums) hashSet {
+	var s hashSet
+	for _, c := range cs {
+		if i := algorithmIndex(c.Name); i >= 0 {
+			s |= 1 << i
+		}
+	}
+	return s
+}
 
 // Supported reports whether this package can compute the named hash.
-func Supported(name string) bool {
-	_, ok := algorithms[name]
-	return ok
-}
+func Supported(name string) bool { return algorithmIndex(name) >= 0 }
 
 // ParseHashList parses a space-separated list of hash names, such as
 // "BLAKE2B SHA512", rejecting unsupported and repeated names.
@@ -81,63 +127,88 @@ func (cs Checksums) Get(name string) string {
 	return ""
 }
 
-// multiHasher computes several hashes of one stream in a single pass.
+// multiHasher computes a set of hashes of one stream in a single pass.
 type multiHasher struct {
-	names  []string
+	set    hashSet
+	idx    []int // algorithm index of each of hashes
 	hashes []hash.Hash
-	w      io.Writer
-	key    string
 }
 
-// hasherPools holds reusable multiHashers per set of names: allocating
-// fresh hash states for each of 150,000 small files shows in profiles.
-var hasherPools sync.Map // string -> *sync.Pool
+// hasherPools hold reusable multiHashers per set: allocating fresh hash
+// states for each of 150,000 small files shows in profiles.
+var hasherPools [1 << len(algorithms)]sync.Pool
 
-func getHasher(names []string) *multiHasher {
-	key := strings.Join(names, " ")
-	p, ok := hasherPools.Load(key)
-	if !ok {
-		p, _ = hasherPools.LoadOrStore(key, &sync.Pool{New: func() any {
-			m := newMultiHasher(names)
-			m.key = key
-			return m
-		}})
+func getHasher(set hashSet) *multiHasher {
+	if m, ok := hasherPools[set].Get().(*multiHasher); ok {
+		for _, h := range m.hashes {
+			h.Reset()
+		}
+		return m
 	}
-	m := p.(*sync.Pool).Get().(*multiHasher)
-	m.reset()
+	m := &multiHasher{set: set}
+	for i := range algorithms {
+		if set&(1<<i) != 0 {
+			m.idx = append(m.idx, i)
+			m.hashes = append(m.hashes, algorithms[i].new())
+		}
+	}
 	return m
 }
 
-func putHasher(m *multiHasher) {
-	if p, ok := hasherPools.Load(m.key); ok {
-		p.(*sync.Pool).Put(m)
-	}
-}
+func putHasher(m *multiHasher) { hasherPools[m.set].Put(m) }
 
-func newMultiHasher(names []string) *multiHasher {
-	m := &multiHasher{names: names}
-	ws := make([]io.Writer, len(names))
-	for i, n := range names {
-		m.hashes = append(m.hashes, algorithms[n]())
-		ws[i] = m.hashes[i]
-	}
-	m.w = io.MultiWriter(ws...)
-	return m
-}
-
-func (m *multiHasher) reset() {
+func (m *multiHasher) write(b []byte) {
 	for _, h := range m.hashes {
-		h.Reset()
+		h.Write(b)
 	}
 }
 
 func (m *multiHasher) sums() Checksums {
-	cs := make(Checksums, len(m.names))
+	cs := make(Checksums, len(m.hashes))
 	var buf [64]byte
 	for i, h := range m.hashes {
-		cs[i] = Checksum{Name: m.names[i], Value: hex.EncodeToString(h.Sum(buf[:0]))}
+		cs[i] = Checksum{Name: algorithms[m.idx[i]].name, Value: hex.EncodeToString(h.Sum(buf[:0]))}
 	}
 	return cs
+}
+
+// A digests holds the hex digests of a multiHasher, computed once each,
+// to compare with Manifest entries without allocating.
+type digests struct {
+	m    *multiHasher
+	done [len(algorithms)]bool
+	hex  [len(algorithms)][128]byte
+}
+
+// value returns the hex digest of algorithm i, which must be in the set.
+func (d *digests) value(i int) []byte {
+	if !d.done[i] {
+		for k, j := range d.m.idx {
+			if j == i {
+				var buf [64]byte
+				sum := d.m.hashes[k].Sum(buf[:0])
+				hex.Encode(d.hex[i][:], sum)
+				break
+			}
+		}
+		d.done[i] = true
+	}
+	return d.hex[i][:algorithms[i].hexLen]
+}
+
+// mismatch returns the name of the first hash cs lists whose value is not
+// the computed one, or "" if every supported one matches.
+func (d *digests) mismatch(cs Checksums) string {
+	for _, c := range cs {
+		i := algorithmIndex(c.Name)
+		if i < 0 || d.m.set&(1<<i) == 0 {
+			continue
+		}
+		if string(d.value(i)) != c.Value {
+			return c.Name
+		}
+	}
+	return ""
 }
 
 // bufPool holds read buffers so that hashing streams files in fixed memory.
@@ -145,13 +216,19 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b 
 
 // HashFile computes the named hashes of a file, streaming it.
 func HashFile(path string, names []string) (int64, Checksums, error) {
-	return hashPath(path, names, -1)
+	m := getHasher(setOf(names))
+	defer putHasher(m)
+	n, err := hashPath(path, m, -1, nil)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, m.sums(), nil
 }
 
 // HashBytes computes the named hashes of b.
 func HashBytes(b []byte, names []string) Checksums {
-	m := getHasher(names)
+	m := getHasher(setOf(names))
 	defer putHasher(m)
-	m.w.Write(b)
+	m.write(b)
 	return m.sums()
 }

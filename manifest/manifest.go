@@ -164,7 +164,11 @@ func Parse(data []byte) (*Manifest, error) {
 	)
 	state := plain
 	timestamps := 0
-	m.Entries = make([]Entry, 0, bytes.Count(data, []byte{'\n'})+1)
+	lines := bytes.Count(data, []byte{'\n'}) + 1
+	m.Entries = make([]Entry, 0, lines)
+	// Every entry's hashes share one backing array: two allocations per
+	// Manifest instead of one per line.
+	arena := make([]Checksum, 0, 2*lines)
 	text := string(data)
 	var fieldBuf [24]string
 	for no := 1; text != ""; no++ {
@@ -211,7 +215,7 @@ func Parse(data []byte) (*Manifest, error) {
 		if state == pgpDone {
 			return nil, syntaxErr(no, "data after the OpenPGP signature")
 		}
-		e, err := parseEntry(fields)
+		e, err := parseEntry(fields, &arena)
 		if err != nil {
 			return nil, syntaxErr(no, "%v", err)
 		}
@@ -234,19 +238,18 @@ func Parse(data []byte) (*Manifest, error) {
 // splitFields splits a line at runs of whitespace, like strings.Fields,
 // into buf to spare an allocation per line on the common ASCII lines.
 func splitFields(line string, buf []string) []string {
-	for i := 0; i < len(line); i++ {
-		if line[i] >= utf8.RuneSelf {
-			return strings.Fields(line)
-		}
-	}
 	f := buf
 	i := 0
 	for i < len(line) {
-		for i < len(line) && asciiSpace(line[i]) {
+		for i < len(line) && asciiSpace[line[i]] {
 			i++
 		}
 		j := i
-		for j < len(line) && !asciiSpace(line[j]) {
+		for j < len(line) && !asciiSpace[line[j]] {
+			if line[j] >= utf8.RuneSelf {
+				// Unicode white space separates fields too.
+				return strings.Fields(line)
+			}
 			j++
 		}
 		if j > i {
@@ -257,9 +260,8 @@ func splitFields(line string, buf []string) []string {
 	return f
 }
 
-func asciiSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
-}
+// asciiSpace marks the ASCII white space octets.
+var asciiSpace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '\v': true, '\f': true}
 
 func trim(s string) string {
 	if len(s) > 60 {
@@ -268,7 +270,8 @@ func trim(s string) string {
 	return s
 }
 
-func parseEntry(f []string) (Entry, error) {
+// parseEntry parses one line's fields; the hashes are appended to arena.
+func parseEntry(f []string, arena *[]Checksum) (Entry, error) {
 	tag := Tag(f[0])
 	e := Entry{Tag: tag}
 	switch tag {
@@ -325,17 +328,21 @@ func parseEntry(f []string) (Entry, error) {
 	if len(pairs)%2 != 0 {
 		return e, fmt.Errorf("%s %s: hash %s has no value", tag, EncodePath(p), pairs[len(pairs)-1])
 	}
-	e.Checksums = make(Checksums, 0, len(pairs)/2)
+	start := len(*arena)
 	for i := 0; i < len(pairs); i += 2 {
 		c := Checksum{Name: pairs[i], Value: pairs[i+1]}
-		if e.Checksums.Get(c.Name) != "" {
+		if Checksums((*arena)[start:]).Get(c.Name) != "" {
 			return e, fmt.Errorf("%s %s: hash %s given twice", tag, EncodePath(p), c.Name)
 		}
-		if n, ok := hexLen[c.Name]; ok && (len(c.Value) != n || !isLowerHex(c.Value)) {
-			return e, fmt.Errorf("%s %s: %s value is not %d lowercase hex digits", tag, EncodePath(p), c.Name, n)
+		if a := algorithmIndex(c.Name); a >= 0 && (len(c.Value) != algorithms[a].hexLen || !isLowerHex(c.Value)) {
+			return e, fmt.Errorf("%s %s: %s value is not %d lowercase hex digits", tag, EncodePath(p), c.Name, algorithms[a].hexLen)
 		}
-		e.Checksums = append(e.Checksums, c)
+		*arena = append(*arena, c)
 	}
+	// The full slice expression keeps an append to these hashes (merging
+	// entries) from writing over the next entry's.
+	end := len(*arena)
+	e.Checksums = (*arena)[start:end:end]
 	sortChecksums(e.Checksums)
 	return e, nil
 }

@@ -14,43 +14,36 @@ type fileID struct{ dev, ino uint64 }
 // dirID is not available here; symbolic link loops end at the OS's limit.
 func dirID(*os.File) (fileID, error) { return fileID{}, errors.New("not supported") }
 
-func hashPath(path string, names []string, limit int64) (int64, Checksums, error) {
+// hashPath hashes a file into m, reading at most limit+1 bytes (limit < 0:
+// no limit). There is no stat cache here: st stays not stable.
+func hashPath(path string, m *multiHasher, limit int64, _ *statPair) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
 	defer f.Close()
-	return hashReader(f, names, limit)
-}
-
-// hashReader hashes r with names, reading at most limit bytes (limit < 0:
-// no limit). It returns the number of bytes read, which exceeds limit when
-// the stream is longer than that.
-func hashReader(r io.Reader, names []string, limit int64) (int64, Checksums, error) {
-	m := getHasher(names)
-	defer putHasher(m)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
 	var n int64
 	for limit < 0 || n <= limit {
-		k, err := r.Read(buf)
+		k, err := f.Read(buf)
 		if k > 0 {
-			m.w.Write(buf[:k])
+			m.write(buf[:k])
 			n += int64(k)
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return n, nil, err
+			return n, err
 		}
 	}
-	return n, m.sums(), nil
+	return n, nil
 }
 
 // readBounded reads a whole Manifest file, refusing more than MaxSize.
-func readBounded(name string) ([]byte, error) {
+func readBounded(name string, _ int64, _ *statPair) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
