@@ -1,5 +1,7 @@
 package manifest
 
+import "errors"
+
 // A fileStat is what tells that a file did not change since it was last
 // hashed: a mirror that rewrites a file (rsync writes a new one and
 // renames it) changes its inode and change time, and a write in place
@@ -26,3 +28,5 @@ func (p *statPair) after(fd int) {
 	st, err := fstatFD(fd)
 	p.stable = p.stable && err == nil && st == p.st
 }
+
+var errNoCache = errors.New("the verification cache is supported on Linux only")

@@ -45,6 +45,10 @@ func readFD(fd int, buf []byte) (int, error) {
 	}
 }
 
+// testHookAfterRead, if set (by tests), runs when hashPath has read a file
+// whose stat it records, before the second stat.
+var testHookAfterRead func(path string)
+
 // hashPath hashes a file into m with plain system calls: os.Open costs
 // several more per file (poller registration, fcntl), which shows on trees
 // of 150,000 small files. It reads at most limit+1 bytes (limit < 0: all),
@@ -79,6 +83,9 @@ func hashPath(path string, m *multiHasher, limit int64, st *statPair) (int64, er
 		}
 	}
 	if st != nil {
+		if testHookAfterRead != nil {
+			testHookAfterRead(path)
+		}
 		st.after(fd)
 	}
 	return n, nil

@@ -64,8 +64,16 @@ type Report struct {
 	Problems []Problem
 	// Dropped counts problems beyond the first 100,000, which are not kept.
 	Dropped int
-	// Files and Bytes count the files hashed.
+	// Files and Bytes count the files verified, hashed or not.
 	Files, Bytes int64
+	// Reused counts the files of Files that were not read because the
+	// cache (WithCache) showed them unchanged since they last matched the
+	// same entries; ReusedBytes their bytes.
+	Reused, ReusedBytes int64
+	// Cache says, for a person, how the cache was used ("" without
+	// WithCache): not at all and why, or whose cache it was; and whether
+	// it could not be saved.
+	Cache string
 	// Timestamp is the top-level Manifest's TIMESTAMP (zero if none).
 	Timestamp time.Time
 }
@@ -98,6 +106,9 @@ type config struct {
 	progress io.Writer
 	ignore   map[string]bool
 	top      []byte
+	cacheDir string
+	full     bool
+	racy     time.Duration // racyWindow; shorter in tests
 	// create only:
 	layout    Layout
 	hashes    []string
@@ -127,7 +138,7 @@ func WithIgnore(paths ...string) Option {
 func WithTopManifest(data []byte) Option { return func(c *config) { c.top = data } }
 
 func newConfig(opts []Option) *config {
-	c := &config{workers: runtime.GOMAXPROCS(0), ignore: map[string]bool{}, hashes: DefaultHashes, keepDist: true}
+	c := &config{workers: runtime.GOMAXPROCS(0), ignore: map[string]bool{}, hashes: DefaultHashes, keepDist: true, racy: racyWindow}
 	for _, o := range opts {
 		o(c)
 	}
@@ -142,6 +153,7 @@ type fileEntry struct {
 	Entry
 	path     string // relative to the tree root
 	manifest string // path of the Manifest that lists it
+	level    int    // the stack index of that Manifest
 	matched  bool
 	loaded   bool // a sub-Manifest verified when it was loaded
 }
@@ -154,6 +166,10 @@ type active struct {
 	subs    map[string][]*fileEntry // MANIFEST entries by directory
 	ignores map[string]bool
 	ts      time.Time
+	// under counts, with a cache, the entries (files and IGNOREs) below
+	// each directory, to tell whether a directory's subtree depends only
+	// on its own sub-Manifests.
+	under map[string]int
 }
 
 type verifier struct {
@@ -171,6 +187,7 @@ type verifier struct {
 	bytes  atomic.Int64
 	err    error // the first error of a parallel walk
 	count  *progress.Counter
+	cache  *verifyCache // nil without WithCache
 }
 
 func (v *verifier) setErr(err error) {
@@ -207,6 +224,7 @@ type dirEntry struct {
 type hashJob struct {
 	path    string
 	entries []*fileEntry
+	node    *cnode // its record in the new cache, or nil
 }
 
 // Verify verifies the tree at dir against its top-level Manifest, as GLEP 74
@@ -227,6 +245,9 @@ func Verify(ctx context.Context, dir string, opts ...Option) (*Report, error) {
 	}
 	v := &verifier{ctx: ctx, root: root, cfg: cfg, jobs: make(chan []hashJob, hashQueue), walks: make(chan struct{}, cfg.workers)}
 	v.count = progress.New(cfg.progress, "verifying", "files")
+	if cfg.cacheDir != "" && cacheSupported {
+		v.cache = &verifyCache{racyBefore: time.Now().Add(-cfg.racy).UnixNano()}
+	}
 	for range cfg.workers {
 		v.wg.Add(1)
 		go v.worker()
@@ -241,6 +262,11 @@ func Verify(ctx context.Context, dir string, opts ...Option) (*Report, error) {
 	r := &v.report
 	r.Files, r.Bytes = v.files.Load(), v.bytes.Load()
 	sort.SliceStable(r.Problems, func(i, j int) bool { return r.Problems[i].Path < r.Problems[j].Path })
+	if v.cache != nil {
+		v.cache.finish(v)
+	} else if cfg.cacheDir != "" {
+		r.Cache = "not used: " + errNoCache.Error()
+	}
 	return r, nil
 }
 
@@ -278,9 +304,13 @@ func (v *verifier) run() error {
 	}
 	v.topTS, v.hasTS = m.Timestamp()
 	v.report.Timestamp = v.topTS
+	var old *cview
+	if v.cache != nil {
+		old = v.cache.load(v, top)
+	}
 	w := &walker{v: v, visited: map[fileID]bool{}}
 	w.push(TopManifestName, m)
-	err = w.walkDir(topDir)
+	err = w.walkDir(topDir, old, v.cache.rootNode())
 	w.pop(0)
 	if err != nil {
 		return err
@@ -312,6 +342,9 @@ func (w *walker) push(name string, m *Manifest) {
 		}
 	}
 	w.stack = append(w.stack, a)
+	if w.v.cache != nil {
+		a.under = countUnder(dir, m)
+	}
 	for i := range m.Entries {
 		e := &m.Entries[i]
 		if !e.IsFile() {
@@ -338,7 +371,7 @@ func (w *walker) push(name string, m *Manifest) {
 			mergeChecksums(&prev.Entry, e)
 			continue
 		}
-		arena = append(arena, fileEntry{Entry: *e, path: p, manifest: name})
+		arena = append(arena, fileEntry{Entry: *e, path: p, manifest: name, level: len(w.stack) - 1})
 		fe := &arena[len(arena)-1]
 		a.files[p] = fe
 		if e.Tag == TagManifest {
@@ -420,14 +453,14 @@ func (w *walker) lookup(p string) []*fileEntry {
 
 // loadSubManifests loads the sub-Manifests that live in dir (including
 // ones listed by a sub-Manifest of the same directory, split Manifests).
-func (w *walker) loadSubManifests(dir string) {
+func (w *walker) loadSubManifests(dir string, dc *dirCache) {
 	for i := 0; i < len(w.stack); i++ {
 		for _, fe := range w.stack[i].subs[dir] {
 			if fe.matched {
 				continue
 			}
 			fe.matched, fe.loaded = true, true
-			data, err := readBounded(w.v.osPath(fe.path), int64(fe.Size), nil)
+			data, err := readBounded(w.v.osPath(fe.path), int64(fe.Size), dc.loadStat(fe.path))
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					w.v.problem(fe.path, KindMissing, "listed in %s as MANIFEST but not present", fe.manifest)
@@ -446,6 +479,7 @@ func (w *walker) loadSubManifests(dir string) {
 				continue
 			}
 			w.push(fe.path, m)
+			dc.noteTimestamp(m)
 		}
 	}
 }
@@ -464,12 +498,18 @@ func (w *walker) checkBytes(fe *fileEntry, data []byte) bool {
 	return w.v.compare(fe.path, entries, int64(len(data)), m)
 }
 
-func (w *walker) walkDir(dir string) error {
+// walkDir walks directory dir. With a cache, old is dir's record in the
+// loaded cache (nil if none) and nd its record in the new one.
+func (w *walker) walkDir(dir string, old *cview, nd *cnode) error {
 	if err := w.v.ctx.Err(); err != nil {
 		return err
 	}
 	depth := len(w.stack)
-	w.loadSubManifests(dir)
+	dc := w.v.cache.enter(w, dir, old, nd)
+	if dc.skipped() {
+		return nil // nothing below changed since it last verified
+	}
+	w.loadSubManifests(dir, dc)
 	// Subtrees walked in parallel must end before this directory's
 	// Manifests are checked for missing entries.
 	var children sync.WaitGroup
@@ -496,6 +536,7 @@ func (w *walker) walkDir(dir string) error {
 		w.visited[id] = true
 		defer delete(w.visited, id)
 	}
+	dc.setStat(dst)
 	slices.SortFunc(ents, func(a, b dirEntry) int { return strings.Compare(a.name, b.name) })
 	batch := make([]hashJob, 0, batchSize)
 	defer func() {
@@ -538,7 +579,8 @@ func (w *walker) walkDir(dir string) error {
 				w.v.problem(p, KindNotRegular, "listed in %s as %s but is a directory", entries[0].manifest, entries[0].Tag)
 				w.markMatched(p)
 			}
-			if err := w.walkSub(p, &children); err != nil {
+			sold, snd := dc.subdir(name)
+			if err := w.walkSub(p, sold, snd, &children); err != nil {
 				return err
 			}
 		case !mode.IsRegular():
@@ -560,9 +602,14 @@ func (w *walker) walkDir(dir string) error {
 				loaded = loaded || fe.loaded
 			}
 			if loaded {
+				dc.loaded(name, p, entries, depth)
 				continue // a sub-Manifest, verified when it was loaded
 			}
-			batch = append(batch, hashJob{path: p, entries: entries})
+			node, reused := dc.file(name, p, entries)
+			if reused {
+				continue
+			}
+			batch = append(batch, hashJob{path: p, entries: entries, node: node})
 			if len(batch) == batchSize {
 				if err := w.v.send(batch); err != nil {
 					return err
@@ -576,7 +623,7 @@ func (w *walker) walkDir(dir string) error {
 
 // walkSub walks a subdirectory, in a new goroutine if a walk token is free
 // (the caller waits on children), or in this one.
-func (w *walker) walkSub(p string, children *sync.WaitGroup) error {
+func (w *walker) walkSub(p string, old *cview, nd *cnode, children *sync.WaitGroup) error {
 	select {
 	case w.v.walks <- struct{}{}:
 		c := w.fork()
@@ -584,13 +631,13 @@ func (w *walker) walkSub(p string, children *sync.WaitGroup) error {
 		go func() {
 			defer children.Done()
 			defer func() { <-w.v.walks }()
-			if err := c.walkDir(p); err != nil {
+			if err := c.walkDir(p, old, nd); err != nil {
 				w.v.setErr(err)
 			}
 		}()
 		return nil
 	default:
-		return w.walkDir(p)
+		return w.walkDir(p, old, nd)
 	}
 }
 
@@ -673,13 +720,20 @@ func (v *verifier) hash(j hashJob) {
 	}
 	m := getHasher(set)
 	defer putHasher(m)
-	n, err := hashPath(v.osPath(j.path), m, int64(j.entries[0].Size), nil)
+	var sp *statPair
+	var spv statPair
+	if j.node != nil {
+		sp = &spv
+	}
+	n, err := hashPath(v.osPath(j.path), m, int64(j.entries[0].Size), sp)
 	if err != nil {
 		v.problem(j.path, KindIO, "%v", err)
 		return
 	}
 	v.count.Add(1, n)
-	v.compare(j.path, j.entries, n, m)
+	if v.compare(j.path, j.entries, n, m) && sp != nil && sp.st.size == n {
+		v.cache.trust(j.node, sp)
+	}
 }
 
 func checksumNames(cs Checksums) string {

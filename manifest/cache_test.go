@@ -1,0 +1,461 @@
+package manifest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"treelog/demo/treegen"
+)
+
+// testRacy is the racy window in these tests: a file changed less than
+// this before a verification is not trusted by the cache it writes. Tests
+// let their trees age twice as long before the first cached verification.
+const testRacy = 50 * time.Millisecond
+
+func withRacy(d time.Duration) Option { return func(c *config) { c.racy = d } }
+
+func age() { time.Sleep(2 * testRacy) }
+
+// cachedTree returns a generated Gentoo-shaped tree with its Manifests,
+// verified once with a cache (which is written) and once more (which uses
+// it for every file), a cache directory, and an ebuild in it.
+func cachedTree(t *testing.T) (tree, cache, ebuild string) {
+	t.Helper()
+	tree = filepath.Join(t.TempDir(), "tree")
+	if _, err := treegen.Generate(tree, treegen.Options{Seed: 7, Packages: 30}); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, tree, WithLayout(LayoutGentoo))
+	cache = t.TempDir()
+	filepath.WalkDir(tree, func(p string, d os.DirEntry, err error) error {
+		if ebuild == "" && strings.HasSuffix(p, ".ebuild") {
+			ebuild, _ = filepath.Rel(tree, p)
+		}
+		return err
+	})
+	ebuild = filepath.ToSlash(ebuild)
+	age()
+	r := verifyCached(t, tree, cache)
+	if !r.OK() || r.Reused != 0 || !strings.Contains(r.Cache, "none yet") {
+		t.Fatalf("first verification: ok %v, %d reused, cache %q", r.OK(), r.Reused, r.Cache)
+	}
+	r = verifyCached(t, tree, cache)
+	if !r.OK() || r.Reused != r.Files || r.Files < 200 || r.Cache != "used (written for this same snapshot)" {
+		t.Fatalf("second verification: ok %v, %d of %d files reused, cache %q", r.OK(), r.Reused, r.Files, r.Cache)
+	}
+	return tree, cache, ebuild
+}
+
+func verifyCached(t *testing.T, tree, cache string, opts ...Option) *Report {
+	t.Helper()
+	return mustVerify(t, tree, append(opts, WithCache(cache), withRacy(testRacy))...)
+}
+
+// changeInPlace changes a file's first byte, keeping its size, and sets
+// its modification time back: only its change time tells.
+func changeInPlace(t *testing.T, p string) {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{b[0] ^ 1}, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Chtimes(p, time.Now(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(p); after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) {
+		t.Fatal("size or modification time not kept")
+	}
+}
+
+// replaceByRename puts other content of the same size in a file's place
+// with a rename, as rsync does, with the old modification time.
+func replaceByRename(t *testing.T, p string) {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	b[0] ^= 1
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(tmp, time.Now(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func cacheFileOf(t *testing.T, cache, tree string) string {
+	t.Helper()
+	f, _, err := CachePath(cache, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestCacheNeverPassesATamperedTree: whatever happened to the tree or to
+// the cache, a changed file is reported, and a cache that cannot be
+// trusted is not used at all.
+func TestCacheNeverPassesATamperedTree(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// change changes the tree (or the cache) and returns the tree to
+		// verify.
+		change    func(t *testing.T, tree, cache, ebuild string) string
+		cacheNote string // what the report says of the cache
+		noReuse   bool   // every file must be hashed
+	}{
+		{"file changed in place, modification time restored", func(t *testing.T, tree, cache, ebuild string) string {
+			changeInPlace(t, filepath.Join(tree, ebuild))
+			return tree
+		}, "used", false},
+		{"file replaced by rename, same size and modification time", func(t *testing.T, tree, cache, ebuild string) string {
+			replaceByRename(t, filepath.Join(tree, ebuild))
+			return tree
+		}, "used", false},
+		{"cache corrupted", func(t *testing.T, tree, cache, ebuild string) string {
+			f := cacheFileOf(t, cache, tree)
+			b, _ := os.ReadFile(f)
+			b[len(b)/2] ^= 0x40
+			os.WriteFile(f, b, 0o600)
+			changeInPlace(t, filepath.Join(tree, ebuild))
+			return tree
+		}, "corrupt: its checksum does not match", true},
+		{"cache truncated", func(t *testing.T, tree, cache, ebuild string) string {
+			f := cacheFileOf(t, cache, tree)
+			b, _ := os.ReadFile(f)
+			os.WriteFile(f, b[:len(b)*2/3], 0o600)
+			changeInPlace(t, filepath.Join(tree, ebuild))
+			return tree
+		}, "truncated", true},
+		{"cache of another version", func(t *testing.T, tree, cache, ebuild string) string {
+			f := cacheFileOf(t, cache, tree)
+			b, _ := os.ReadFile(f)
+			os.WriteFile(f, bytes.Replace(b, []byte("/v1\n"), []byte("/v0\n"), 1), 0o600)
+			changeInPlace(t, filepath.Join(tree, ebuild))
+			return tree
+		}, "written by another version", true},
+		{"cache copied from another tree", func(t *testing.T, tree, cache, ebuild string) string {
+			// A copy of the tree, its own cache replaced by the first's.
+			other := filepath.Join(filepath.Dir(tree), "other")
+			copyTree(t, tree, other)
+			age()
+			if r := verifyCached(t, other, cache); !r.OK() {
+				t.Fatal(r.Error())
+			}
+			b, _ := os.ReadFile(cacheFileOf(t, cache, tree))
+			os.WriteFile(cacheFileOf(t, cache, other), b, 0o600)
+			changeInPlace(t, filepath.Join(other, ebuild))
+			return other
+		}, "it is the cache of another tree", true},
+		{"tree moved to another directory", func(t *testing.T, tree, cache, ebuild string) string {
+			moved := filepath.Join(filepath.Dir(tree), "moved")
+			if err := os.Rename(tree, moved); err != nil {
+				t.Fatal(err)
+			}
+			changeInPlace(t, filepath.Join(moved, ebuild))
+			return moved
+		}, "none yet for this tree", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tree, cache, ebuild := cachedTree(t)
+			age() // so that a change gets a later change time
+			dir := tc.change(t, tree, cache, ebuild)
+			cf := cacheFileOf(t, cache, dir)
+			before, _ := os.ReadFile(cf)
+			r := verifyCached(t, dir, cache)
+			if k := kinds(r); k[ebuild] != KindModified || len(k) != 1 {
+				t.Errorf("problems: %v, want %s modified", r.Error(), ebuild)
+			}
+			if !strings.Contains(r.Cache, tc.cacheNote) {
+				t.Errorf("cache note %q, want %q", r.Cache, tc.cacheNote)
+			}
+			if tc.noReuse && r.Reused != 0 {
+				t.Errorf("%d files taken from a cache that should not be used", r.Reused)
+			}
+			if !tc.noReuse && r.Reused < r.Files-20 {
+				t.Errorf("only %d of %d files taken from the cache", r.Reused, r.Files)
+			}
+			if after, _ := os.ReadFile(cf); !bytes.Equal(before, after) {
+				t.Error("the cache was rewritten after a failed verification")
+			}
+		})
+	}
+}
+
+// copyTree copies a tree's directories and regular files (new inodes, new
+// change times), keeping modification times.
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return err
+		}
+		fi, _ := d.Info()
+		return os.Chtimes(dst, time.Now(), fi.ModTime())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCacheTreeChangedDuringVerify: a file whose stat changes while it is
+// hashed is not recorded as good, so the next verification reads it again.
+func TestCacheTreeChangedDuringVerify(t *testing.T) {
+	tree, cache, ebuild := cachedTree(t)
+	target := filepath.Join(tree, filepath.FromSlash(ebuild))
+	age()
+	testHookAfterRead = func(p string) {
+		if p == target {
+			changeInPlace(t, p)
+		}
+	}
+	// --full, so that the file is read (and changed right after).
+	r := verifyCached(t, tree, cache, WithFull())
+	testHookAfterRead = nil
+	if !r.OK() {
+		t.Fatalf("the bytes read were the good ones: %v", r.Error())
+	}
+	r = verifyCached(t, tree, cache)
+	if k := kinds(r); k[ebuild] != KindModified || len(k) != 1 {
+		t.Errorf("after a change during hashing: %v, want %s modified", r.Error(), ebuild)
+	}
+}
+
+// TestCacheEntryChanged: a new snapshot's Manifests give a file other
+// hashes, but the mirror did not update the file, whose stat is unchanged:
+// it is read again, and refused.
+func TestCacheEntryChanged(t *testing.T) {
+	tree, cache, ebuild := cachedTree(t)
+	p := filepath.Join(tree, filepath.FromSlash(ebuild))
+	other, _ := os.ReadFile(p)
+	other[0] ^= 1
+	before, _ := os.Stat(p)
+	setEntry(t, tree, ebuild, other)
+	if after, _ := os.Stat(p); !os.SameFile(before, after) || !after.ModTime().Equal(before.ModTime()) {
+		t.Fatal("the file itself changed")
+	}
+	r := verifyCached(t, tree, cache)
+	if k := kinds(r); k[ebuild] != KindModified || len(k) != 1 {
+		t.Errorf("old file, new entry: %v, want %s modified", r.Error(), ebuild)
+	}
+}
+
+// setEntry makes the Manifests say that the file rel holds content, as a
+// publisher's next snapshot would, without touching the file: it edits the
+// entry in the Manifest of rel's directory, then each Manifest's entry in
+// the Manifest above, up to the top-level one.
+func setEntry(t *testing.T, tree, rel string, content []byte) {
+	t.Helper()
+	target, data := rel, content
+	for dir := path.Dir(rel); ; dir = path.Dir(dir) {
+		if dir == "." {
+			dir = ""
+		}
+		for _, name := range []string{"Manifest", "Manifest.gz"} {
+			mp := join(dir, name)
+			if mp == target {
+				continue
+			}
+			raw, err := os.ReadFile(filepath.Join(tree, filepath.FromSlash(mp)))
+			if err != nil {
+				continue
+			}
+			m, err := parseStored(mp, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for i := range m.Entries {
+				e := &m.Entries[i]
+				if e.IsFile() && join(dir, e.FilePath()) == target {
+					e.Size, e.Checksums, found = uint64(len(data)), HashBytes(data, DefaultHashes), true
+				}
+			}
+			if !found {
+				continue
+			}
+			out := m.Marshal()
+			if strings.HasSuffix(name, ".gz") {
+				out = gzipBytes(out)
+			}
+			if err := os.WriteFile(filepath.Join(tree, filepath.FromSlash(mp)), out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if mp == TopManifestName {
+				return
+			}
+			target, data = mp, out
+		}
+		if dir == "" {
+			t.Fatalf("no Manifest above %s lists it", target)
+		}
+	}
+}
+
+// TestCacheNewSnapshot: after a sync that changed a few files, only those
+// files and the Manifests above them are read; an added file in an
+// unchanged package, and a removed one, are reported.
+func TestCacheNewSnapshot(t *testing.T) {
+	tree, cache, ebuild := cachedTree(t)
+	p := filepath.Join(tree, filepath.FromSlash(ebuild))
+	b, _ := os.ReadFile(p)
+	age()
+	if err := os.WriteFile(p+".new", append(b, "# bumped\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(p+".new", p); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, tree, WithLayout(LayoutGentoo))
+	r := verifyCached(t, tree, cache)
+	if !r.OK() {
+		t.Fatal(r.Error())
+	}
+	if r.Cache != "used (written for an earlier snapshot)" || r.Reused < r.Files-20 || r.Reused == r.Files {
+		t.Errorf("new snapshot: %d of %d files reused, cache %q", r.Reused, r.Files, r.Cache)
+	}
+	// A file added to a package, and one removed from another, with their
+	// Manifests unchanged: their directories' stat changed.
+	age()
+	pkg := filepath.Dir(p)
+	write(t, pkg, "evil.patch", "rm -rf /\n")
+	var removed string
+	filepath.WalkDir(tree, func(q string, d os.DirEntry, err error) error {
+		if removed == "" && strings.HasSuffix(q, "metadata.xml") && filepath.Dir(q) != pkg && strings.Count(strings.TrimPrefix(q, tree), "/") == 3 {
+			removed = q
+		}
+		return err
+	})
+	os.Remove(removed)
+	r = verifyCached(t, tree, cache)
+	rel := func(q string) string { s, _ := filepath.Rel(tree, q); return filepath.ToSlash(s) }
+	if k := kinds(r); k[rel(filepath.Join(pkg, "evil.patch"))] != KindStray || k[rel(removed)] != KindMissing || len(k) != 2 {
+		t.Errorf("added and removed files: %v", r.Error())
+	}
+}
+
+// TestCacheFullAndRacy: WithFull reads everything; files changed just
+// before a verification are not trusted by the cache it writes.
+func TestCacheFullAndRacy(t *testing.T) {
+	tree, cache, _ := cachedTree(t)
+	r := verifyCached(t, tree, cache, WithFull())
+	if !r.OK() || r.Reused != 0 || !strings.Contains(r.Cache, "full verification") {
+		t.Errorf("full: ok %v, %d reused, cache %q", r.OK(), r.Reused, r.Cache)
+	}
+	if r := verifyCached(t, tree, cache); r.Reused != r.Files {
+		t.Errorf("after a full verification: %d of %d reused", r.Reused, r.Files)
+	}
+	// With a racy window of an hour, every file is too recent to trust.
+	mustVerify(t, tree, WithCache(cache), WithFull(), withRacy(time.Hour))
+	if r := mustVerify(t, tree, WithCache(cache), withRacy(time.Hour)); !r.OK() || r.Reused != 0 {
+		t.Errorf("recent files: %d reused", r.Reused)
+	}
+}
+
+// TestCacheTimestamp: a sub-Manifest whose directory did not change is
+// still refused when the new top-level Manifest's TIMESTAMP is older than
+// its own.
+func TestCacheTimestamp(t *testing.T) {
+	d := t.TempDir()
+	write(t, d, "sub/a", "a\n")
+	sub := "TIMESTAMP 2026-06-01T00:00:00Z\n" + (&Entry{Tag: TagData, Path: "a", Size: 2, Checksums: HashBytes([]byte("a\n"), DefaultHashes)}).Line() + "\n"
+	write(t, d, "sub/Manifest", sub)
+	subEntry := (&Entry{Tag: TagManifest, Path: "sub/Manifest", Size: uint64(len(sub)), Checksums: HashBytes([]byte(sub), DefaultHashes)}).Line() + "\n"
+	write(t, d, "Manifest", subEntry+"TIMESTAMP 2026-07-01T00:00:00Z\n")
+	cache := t.TempDir()
+	age()
+	verifyCached(t, d, cache)
+	if r := verifyCached(t, d, cache); !r.OK() || r.Reused != 2 {
+		t.Fatalf("ok %v, %d reused: %v", r.OK(), r.Reused, r.Error())
+	}
+	write(t, d, "Manifest", subEntry+"TIMESTAMP 2026-05-01T00:00:00Z\n")
+	if k := kinds(verifyCached(t, d, cache))["sub/Manifest"]; k != KindTimestamp {
+		t.Errorf("sub-Manifest newer than the top-level one: kind %q", k)
+	}
+}
+
+// FuzzCache: a cache file of any content is either refused or decoded
+// without a panic, node by node.
+func FuzzCache(f *testing.F) {
+	tree := f.TempDir()
+	os.Mkdir(filepath.Join(tree, "a"), 0o755)
+	os.WriteFile(filepath.Join(tree, "a", "b"), []byte("b\n"), 0o644)
+	cache := f.TempDir()
+	if _, err := Create(ctx, tree, WithLayout(LayoutGentoo)); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := Verify(ctx, tree, WithCache(cache), withRacy(-time.Hour)); err != nil {
+		f.Fatal(err)
+	}
+	file, abs, _ := CachePath(cache, tree)
+	good, err := os.ReadFile(file)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(cacheHeader + "\n"))
+	top, _ := os.ReadFile(filepath.Join(tree, "Manifest"))
+	id := cacheIdentity{tree: abs, top: sha256.Sum256(top), ignores: ignoreDigest(map[string]bool{})}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, _, err := parseCache(data, &id)
+		if err != nil {
+			return
+		}
+		d := decoder{c.body}
+		root, err := d.node(0)
+		if err != nil || !root.is(flagDir) {
+			return
+		}
+		var walk func(v cview, depth int)
+		walk = func(v cview, depth int) {
+			if !v.is(flagDir) || depth > 100 {
+				return
+			}
+			kids, err := d.children(&v)
+			if err != nil {
+				return
+			}
+			for _, k := range kids {
+				walk(k, depth+1)
+			}
+		}
+		walk(root, 0)
+		(&verifyCache{dec: d}).statSubtree(tree, &root)
+	})
+}
