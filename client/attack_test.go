@@ -260,7 +260,7 @@ func TestTreeAttacks(t *testing.T) {
 		})
 		return f
 	}
-	for _, tc := range []struct {
+	attacks := []struct {
 		name   string
 		attack func(d string)
 		want   string
@@ -273,6 +273,14 @@ func TestTreeAttacks(t *testing.T) {
 			os.WriteFile(filepath.Join(filepath.Dir(anyFile(d, ".ebuild")), "backdoor-1.0.ebuild"), []byte("EAPI=8\n"), 0o644)
 		}, "stray: not listed in any Manifest"},
 		{"missing file", func(d string) { os.Remove(anyFile(d, "metadata.xml")) }, "missing"},
+		{"file changed in place, modification time restored", func(d string) {
+			f := anyFile(d, ".ebuild")
+			fi, _ := os.Stat(f)
+			b := read(t, f)
+			copy(b, "#!evil")
+			os.WriteFile(f, b, 0o644)
+			os.Chtimes(f, time.Now(), fi.ModTime())
+		}, "modified"},
 		{"swapped sub-Manifest (mix-and-match with an older snapshot)", func(d string) {
 			// Take a package Manifest from snapshot 0 where it differs.
 			var swapped bool
@@ -292,11 +300,35 @@ func TestTreeAttacks(t *testing.T) {
 				t.Fatal("no package Manifest changed between snapshots")
 			}
 		}, "modified"},
-	} {
+	}
+	for _, tc := range attacks {
 		t.Run(tc.name, func(t *testing.T) {
 			d := w.copyOf(t, 2)
 			tc.attack(d)
 			refused(t, d, w.cfg(t.TempDir()), client.CheckTree, tc.want)
+		})
+	}
+	// The same attacks on trees this user verified before, whose
+	// verification cache vouches for every file: it must not let one pass.
+	dirs, states := make([]string, len(attacks)), make([]string, len(attacks))
+	for i := range attacks {
+		dirs[i], states[i] = w.copyOf(t, 2), t.TempDir()
+	}
+	time.Sleep(2100 * time.Millisecond) // older than the cache's racy window
+	for i := range attacks {
+		for range 2 {
+			if _, err := client.Verify(ctx, dirs[i], w.cfg(states[i])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if res, _ := client.Verify(ctx, dirs[i], w.cfg(states[i])); res.FilesReused != res.Files || res.Files == 0 {
+			t.Fatalf("the cache holds %d of %d files", res.FilesReused, res.Files)
+		}
+	}
+	for i, tc := range attacks {
+		t.Run(tc.name+", cached", func(t *testing.T) {
+			tc.attack(dirs[i])
+			refused(t, dirs[i], w.cfg(states[i]), client.CheckTree, tc.want)
 		})
 	}
 }

@@ -16,6 +16,12 @@ import (
 // StateFile is the name of the client's state in its state directory.
 const StateFile = "state.json"
 
+// CacheDir is the directory, in the state directory, of the verification
+// caches of the trees this client verified. They are not trusted state: a
+// cache that is missing or unusable only makes the next verification hash
+// every file.
+const CacheDir = "tree-cache"
+
 // maxStateSize bounds the state file a client reads.
 const maxStateSize = 16 << 20
 

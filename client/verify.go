@@ -45,8 +45,14 @@ type Config struct {
 	// serves another tree the publishers file allows (an overlay in place
 	// of the main tree) is refused.
 	Origin string
-	// StateDir holds the client's trusted state (default DefaultStateDir).
+	// StateDir holds the client's trusted state (default DefaultStateDir),
+	// and in its CacheDir the verification cache of each tree verified,
+	// online or offline: a file unchanged since it last matched the same
+	// Manifest entry is not read again (see manifest.WithCache).
 	StateDir string
+	// Full hashes every file of the tree, trusting nothing from the
+	// verification cache (which is then written afresh).
+	Full bool
 	// MaxAge is how old the newest witness quorum and the snapshot may be
 	// (default 24h).
 	MaxAge time.Duration
@@ -56,7 +62,8 @@ type Config struct {
 	// LogURLs are the log and its mirrors, tried in order (default: the
 	// policy's URL for the log).
 	LogURLs []string
-	// Offline skips every check that needs the network or the state.
+	// Offline skips every check that needs the network or the state (the
+	// verification cache, which holds no trust, is still used).
 	Offline bool
 	// OpenPGP, if set, requires the top-level Manifest to be OpenPGP
 	// cleartext-signed by one of its keys (the distribution's own
@@ -117,6 +124,8 @@ type Result struct {
 	OldSnapshot  string        `json:"old_snapshot,omitempty"`
 	Files        int64         `json:"files"`
 	Bytes        int64         `json:"bytes"`
+	FilesReused  int64         `json:"files_reused"` // of Files, unchanged since they last verified: not read
+	Cache        string        `json:"cache,omitempty"`
 	BytesFetched int64         `json:"bytes_fetched"`
 	Checks       []Check       `json:"checks"`
 	Elapsed      time.Duration `json:"elapsed_ns"`
@@ -276,18 +285,26 @@ func (r *run) verify(dir string) error {
 	}
 
 	// 6. The tree itself.
-	rep, err := metamanifest.VerifyTree(r.ctx, dir, mm.MetaManifest, manifest.WithProgress(cfg.Progress))
+	mopts := []manifest.Option{manifest.WithProgress(cfg.Progress), manifest.WithCache(filepath.Join(cfg.StateDir, CacheDir))}
+	if cfg.Full {
+		mopts = append(mopts, manifest.WithFull())
+	}
+	rep, err := metamanifest.VerifyTree(r.ctx, dir, mm.MetaManifest, mopts...)
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		return r.fail(failf(CheckTree, nil, "%v", err))
 	}
-	r.res.Files, r.res.Bytes = rep.Files, rep.Bytes
+	r.res.Files, r.res.Bytes, r.res.FilesReused, r.res.Cache = rep.Files, rep.Bytes, rep.Reused, rep.Cache
 	if err := rep.Error(); err != nil {
 		return r.fail(failf(CheckTree, nil, "%v", err))
 	}
-	r.report(CheckTree, "ok", "%d files (%.1f MB) match the MetaManifest", rep.Files, float64(rep.Bytes)/1e6)
+	detail := fmt.Sprintf("%d files (%.1f MB) match the MetaManifest", rep.Files, float64(rep.Bytes)/1e6)
+	if rep.Reused > 0 {
+		detail += fmt.Sprintf(", %d of them unchanged since they last verified (not read)", rep.Reused)
+	}
+	r.report(CheckTree, "ok", "%s; verification cache: %s", detail, rep.Cache)
 	return nil
 }
 

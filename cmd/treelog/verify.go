@@ -35,7 +35,18 @@ stopping at the first failure:
                  in force at its index: a delegated key, valid at its TIMESTAMP, not revoked
   5 freshness    the newest quorum cosignature and the snapshot are younger than --max-age
   6 tree         every file matches the Manifests the MetaManifest covers
---offline runs 1, 2, 5 (against the proof's cosignatures) and 6 without network or state.
+--offline runs 1, 2, 5 (against the proof's cosignatures) and 6 without network or trusted state.
+
+The tree check is incremental: a verification cache per tree, in --state's tree-cache/
+(named after the tree's absolute path), records each file's device, inode, size,
+modification and change times and the Manifest entry it matched. A file whose stat is
+unchanged since it last matched the same entry is not read again, nor is a package
+directory whose Manifest, files and directories all kept theirs. A mirror cannot set
+change times or choose inodes on this disk, so this is safe against mirrors; it does
+not hold against someone who can write to the tree and set this machine's clock (see
+docs/threat-model.md). A cache that is corrupt, truncated, of another tree or of
+another version is not used: every file is hashed. The cache is written only after a
+verification that passed. --full hashes every file, and writes the cache afresh.
 
 Exit status: 0 verified; 1 refused (the tree or its proofs are bad: an attack or corruption
 upstream); 2 usage; 3 this client's own state is unreadable or corrupt (see 'treelog state').
@@ -53,6 +64,7 @@ Portage hook's per-repository files are such files).`, stdout, stderr)
 	skew := fs.Duration("max-clock-skew", 10*time.Minute, "refuse cosignatures timestamped further in the future")
 	logs := fs.StringSlice("log", nil, "log or log mirror URL to fetch from (repeatable; default: the policy's log URL)")
 	offline := fs.Bool("offline", false, "no network: skip the consistency and replay checks")
+	full := fs.Bool("full", false, "hash every file, trusting nothing from the verification cache (which is then written afresh)")
 	verbose := fs.BoolP("verbose", "v", false, "print one line per check")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	keyring := fs.String("keyring", "", "OpenPGP public keys (armored or binary): require the top-level Manifest to be cleartext-signed by one")
@@ -87,7 +99,7 @@ Portage hook's per-repository files are such files).`, stdout, stderr)
 		}
 	}
 	cfg := client.Config{OpenPGP: kr, Policy: pol, Publishers: pubs, TrustRoots: pins, AcceptOld: *acceptOld, Origin: *origin, StateDir: *stateDir, MaxAge: *maxAge, MaxClockSkew: *skew,
-		LogURLs: *logs, Offline: *offline, Progress: os.Stderr}
+		LogURLs: *logs, Offline: *offline, Full: *full, Progress: os.Stderr}
 	if *verbose && !*jsonOut {
 		cfg.OnCheck = func(c client.Check) {
 			fmt.Fprintf(stdout, "%-7s %-11s %s\n", c.Status, c.Name, c.Detail)
@@ -135,8 +147,11 @@ Portage hook's per-repository files are such files).`, stdout, stderr)
 		return code
 	}
 	note := ""
+	if res.FilesReused > 0 {
+		note = fmt.Sprintf(" (%d unchanged since they last verified, not read)", res.FilesReused)
+	}
 	if *offline {
-		note = " (offline: consistency and replay not checked)"
+		note += " (offline: consistency and replay not checked)"
 	}
 	if res.TrustRoot != "" {
 		note += "; authorized by " + res.TrustRoot
