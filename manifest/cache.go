@@ -114,7 +114,7 @@ func (id *cacheIdentity) header() string {
 }
 
 // errCache is wrapped by every reason a cache file is not used.
-var errCache = errors.New("verification cache not used")
+var errCache = errors.New("not used")
 
 func cacheErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errCache, fmt.Sprintf(format, args...))

@@ -32,7 +32,7 @@ func (c *verifyCache) load(v *verifier, top []byte) *cview {
 	c.file = file
 	c.id = cacheIdentity{tree: tree, top: sha256.Sum256(top), ignores: ignoreDigest(v.cfg.ignore)}
 	if v.cfg.full {
-		c.note = "not used (full verification): every file hashed"
+		c.note = "not used: full verification; every file hashed"
 		return nil
 	}
 	cf, sameTop, err := loadCache(file, &c.id)
@@ -41,7 +41,7 @@ func (c *verifyCache) load(v *verifier, top []byte) *cview {
 		c.note = err.Error() + "; every file hashed"
 		return nil
 	case cf == nil:
-		c.note = "none yet for this tree: every file hashed"
+		c.note = "none yet for this tree; every file hashed"
 		return nil
 	}
 	c.dec = decoder{cf.body}
