@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"treelog/internal/atomicfile"
 )
@@ -133,12 +134,16 @@ func loadCache(file string, id *cacheIdentity) (c *cacheFile, sameTop bool, err 
 		return nil, false, cacheErr("%v", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxCacheSize+1))
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, false, cacheErr("reading %s: %v", file, err)
+		return nil, false, cacheErr("%v", err)
 	}
-	if len(data) > maxCacheSize {
+	if fi.Size() > maxCacheSize {
 		return nil, false, cacheErr("%s is over %d bytes", file, maxCacheSize)
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, false, cacheErr("reading %s: %v", file, err)
 	}
 	return parseCache(data, id)
 }
@@ -160,7 +165,9 @@ func parseCache(data []byte, id *cacheIdentity) (*cacheFile, bool, error) {
 	if err != nil || !bytes.Equal(want, got[:]) {
 		return nil, false, cacheErr("corrupt: its checksum does not match its content")
 	}
-	rest := string(content[len(first)+1:])
+	// The body is decoded in place: names are slices of it, and data is
+	// not written to again.
+	rest := unsafe.String(unsafe.SliceData(content), len(content))[len(first)+1:]
 	var fields [3]string
 	for i, key := range []string{"tree ", "manifest ", "ignore "} {
 		line, after, ok := strings.Cut(rest, "\n")
@@ -271,21 +278,36 @@ func (d *decoder) node(off int) (cview, error) {
 	return v, nil
 }
 
-// children decodes the direct children of a directory node.
-func (d *decoder) children(dir *cview) ([]cview, error) {
-	var out []cview
-	for off := dir.children; off < dir.end; {
-		c, err := d.node(off)
-		if err != nil {
-			return nil, err
-		}
-		if c.end > dir.end || c.name == "" || strings.ContainsAny(c.name, "/\x00") {
-			return nil, errCacheBody
-		}
-		out = append(out, c)
-		off = c.end
+// A kidIter iterates over a directory node's children, which are in byte
+// order of their names, decoding one at a time.
+type kidIter struct {
+	d        *decoder
+	off, end int
+	cur      cview // the current child, if ok
+	ok       bool
+	err      error // the body does not decode
+}
+
+func (d *decoder) kids(dir *cview) kidIter {
+	k := kidIter{d: d, off: dir.children, end: dir.end}
+	k.next()
+	return k
+}
+
+func (k *kidIter) next() {
+	if k.off >= k.end || k.err != nil {
+		k.ok = false
+		return
 	}
-	return out, nil
+	c, err := k.d.node(k.off)
+	if err == nil && (c.end > k.end || c.name == "" || strings.ContainsAny(c.name, "/\x00")) {
+		err = errCacheBody
+	}
+	if err != nil {
+		k.err, k.ok = err, false
+		return
+	}
+	k.cur, k.ok, k.off = c, true, c.end
 }
 
 // A cnode is a node of the cache being built by a verification.
@@ -294,52 +316,63 @@ type cnode struct {
 	name   string
 	st     fileStat
 	digest [sha256.Size]byte
-	maxTS  int64 // directories: newest TIMESTAMP of the sub-Manifests loaded in it
+	maxTS  int64 // directories: newest TIMESTAMP of the sub-Manifests loaded in it (flagHasTS)
 	kids   []*cnode
 	raw    string // a directory subtree reused as it was in the loaded cache
+	// kidsLen is the length of a directory's encoded children (measure).
+	kidsLen int
 }
 
-// encode appends the node to b. A directory's children are encoded first
-// into the same buffer, then moved behind the header, whose length
-// depends on theirs.
-func (n *cnode) encode(b []byte) ([]byte, int64, bool) {
+// measure computes, bottom up, each directory's newest TIMESTAMP and the
+// length of its encoded children, and returns the node's encoded length,
+// so that the cache is written into one buffer of the right size.
+func (n *cnode) measure() int {
 	if n.raw != "" {
 		d := decoder{n.raw}
 		v, _ := d.node(0) // decoded when it was reused
-		return append(b, n.raw...), v.maxTS, v.is(flagHasTS)
+		n.maxTS, n.flags = v.maxTS, v.flags
+		return len(n.raw)
 	}
+	var scratch [64]byte
 	if n.flags&flagDir == 0 {
-		b = n.head(b, n.flags)
-		return append(b, n.digest[:]...), 0, false
+		return len(n.head(scratch[:0])) + sha256.Size
 	}
-	start := len(b)
-	maxTS, hasTS := n.maxTS, n.flags&flagHasTS != 0
+	n.kidsLen = 0
 	for _, k := range n.kids {
-		var ts int64
-		var ok bool
-		if b, ts, ok = k.encode(b); ok && (!hasTS || ts > maxTS) {
-			maxTS, hasTS = ts, true
+		n.kidsLen += k.measure()
+		if k.flags&flagHasTS != 0 && (n.flags&flagHasTS == 0 || k.maxTS > n.maxTS) {
+			n.maxTS = k.maxTS
+			n.flags |= flagHasTS
 		}
 	}
-	kids := len(b) - start
-	flags := n.flags &^ flagHasTS
-	var h []byte
-	if hasTS {
-		flags |= flagHasTS
-		h = n.head(h, flags)
-		h = binary.AppendVarint(h, maxTS)
-	} else {
-		h = n.head(h, flags)
-	}
-	h = binary.AppendUvarint(h, uint64(kids))
-	b = append(b, h...)
-	copy(b[start+len(h):], b[start:start+kids])
-	copy(b[start:], h)
-	return b, maxTS, hasTS
+	return len(n.dirHead(scratch[:0])) + n.kidsLen
 }
 
-func (n *cnode) head(b []byte, flags byte) []byte {
-	b = append(b, flags)
+// encode appends the node, measured, to b.
+func (n *cnode) encode(b []byte) []byte {
+	switch {
+	case n.raw != "":
+		return append(b, n.raw...)
+	case n.flags&flagDir == 0:
+		return append(n.head(b), n.digest[:]...)
+	}
+	b = n.dirHead(b)
+	for _, k := range n.kids {
+		b = k.encode(b)
+	}
+	return b
+}
+
+func (n *cnode) dirHead(b []byte) []byte {
+	b = n.head(b)
+	if n.flags&flagHasTS != 0 {
+		b = binary.AppendVarint(b, n.maxTS)
+	}
+	return binary.AppendUvarint(b, uint64(n.kidsLen))
+}
+
+func (n *cnode) head(b []byte) []byte {
+	b = append(b, n.flags)
 	b = binary.AppendUvarint(b, uint64(len(n.name)))
 	b = append(b, n.name...)
 	b = binary.AppendUvarint(b, n.st.dev)
@@ -351,8 +384,9 @@ func (n *cnode) head(b []byte, flags byte) []byte {
 
 // saveCache writes the cache of a verified tree atomically.
 func saveCache(file string, id *cacheIdentity, root *cnode) error {
-	b := []byte(id.header())
-	b, _, _ = root.encode(b)
+	h := id.header()
+	b := make([]byte, 0, len(h)+root.measure()+len("checksum \n")+2*sha256.Size)
+	b = root.encode(append(b, h...))
 	sum := sha256.Sum256(b)
 	b = fmt.Appendf(b, "checksum %x\n", sum)
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
@@ -364,24 +398,24 @@ func saveCache(file string, id *cacheIdentity, root *cnode) error {
 // entryDigest is what a cached file is bound to: the kind and size of the
 // entries it matched and every hash they give that was checked.
 func entryDigest(entries []*fileEntry) [sha256.Size]byte {
-	h := sha256.New()
-	var buf [8]byte
+	var buf [1024]byte // 17 bytes, and at most 6 × 138 for the hashes
+	b := buf[:0]
 	if entries[0].Tag == TagManifest {
-		h.Write([]byte("MANIFEST\x00"))
+		b = append(b, "MANIFEST\x00"...)
 	} else {
-		h.Write([]byte("DATA\x00"))
+		b = append(b, "DATA\x00"...)
 	}
-	binary.BigEndian.PutUint64(buf[:], entries[0].Size)
-	h.Write(buf[:])
+	b = binary.BigEndian.AppendUint64(b, entries[0].Size)
 	for i := range algorithms {
 		for _, fe := range entries {
-			if v := fe.Checksums.Get(algorithms[i].name); v != "" {
-				h.Write([]byte(algorithms[i].name + "\x00" + v + "\x00"))
+			if v := fe.Checksums.Get(algorithms[i].name); v != "" && len(v) == algorithms[i].hexLen {
+				b = append(b, algorithms[i].name...)
+				b = append(b, 0)
+				b = append(b, v...)
+				b = append(b, 0)
 				break // entries of one file agree (checkEntries)
 			}
 		}
 	}
-	var d [sha256.Size]byte
-	h.Sum(d[:0])
-	return d
+	return sha256.Sum256(b)
 }

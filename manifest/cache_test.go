@@ -447,12 +447,8 @@ func FuzzCache(f *testing.F) {
 			if !v.is(flagDir) || depth > 100 {
 				return
 			}
-			kids, err := d.children(&v)
-			if err != nil {
-				return
-			}
-			for _, k := range kids {
-				walk(k, depth+1)
+			for k := d.kids(&v); k.ok; k.next() {
+				walk(k.cur, depth+1)
 			}
 		}
 		walk(root, 0)

@@ -3,6 +3,9 @@ package manifest
 import (
 	"bytes"
 	"compress/bzip2"
+	// Manifests are written with the standard library's deflate, as
+	// before: the same tree gives the same Manifest.gz bytes.
+	stdgzip "compress/gzip"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -115,14 +118,14 @@ func decompressPooled(name string, data []byte) (out []byte, release func(), err
 
 // gzipPool reuses compressors: each holds about a megabyte of state.
 var gzipPool = sync.Pool{New: func() any {
-	z, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression)
+	z, _ := stdgzip.NewWriterLevel(nil, stdgzip.DefaultCompression)
 	return z
 }}
 
 // gzipBytes compresses deterministically: no name, no modification time.
 func gzipBytes(data []byte) []byte {
 	var b bytes.Buffer
-	z := gzipPool.Get().(*gzip.Writer)
+	z := gzipPool.Get().(*stdgzip.Writer)
 	z.Reset(&b)
 	z.Write(data)
 	z.Close()

@@ -104,8 +104,7 @@ func (v *verifier) reuse(files, bytes int64) {
 type dirCache struct {
 	v       *verifier
 	nd      *cnode  // this directory in the new cache
-	oldKids []cview // its children in the loaded cache, by name
-	next    int     // oldKids before this were passed by the walk
+	oldKids kidIter // its children in the loaded cache, from the next name the walk asks for
 	skip    bool
 	loads   []*loadedStat
 }
@@ -134,10 +133,7 @@ func (c *verifyCache) enter(w *walker, dir string, old *cview, nd *cnode) *dirCa
 		dc.skip = true
 		return dc
 	}
-	kids, err := c.dec.children(old)
-	if err == nil {
-		dc.oldKids = kids
-	}
+	dc.oldKids = c.dec.kids(old)
 	return dc
 }
 
@@ -178,14 +174,12 @@ func (dc *dirCache) setStat(st fileStat) {
 
 // old returns the loaded cache's record of the child name, if any. The
 // walk asks for names in increasing order.
-func (dc *dirCache) old(name string) *cview {
-	for dc.next < len(dc.oldKids) && dc.oldKids[dc.next].name < name {
-		dc.next++
+func (dc *dirCache) old(name string) (cview, bool) {
+	k := &dc.oldKids
+	for k.ok && k.cur.name < name {
+		k.next()
 	}
-	if dc.next < len(dc.oldKids) && dc.oldKids[dc.next].name == name {
-		return &dc.oldKids[dc.next]
-	}
-	return nil
+	return k.cur, k.ok && k.cur.name == name
 }
 
 func (dc *dirCache) add(name string, flags byte) *cnode {
@@ -199,11 +193,10 @@ func (dc *dirCache) subdir(name string) (*cview, *cnode) {
 	if dc == nil {
 		return nil, nil
 	}
-	old := dc.old(name)
-	if old != nil && !old.is(flagDir) {
-		old = nil
+	if old, ok := dc.old(name); ok && old.is(flagDir) {
+		return &old, dc.add(name, flagDir)
 	}
-	return old, dc.add(name, flagDir)
+	return nil, dc.add(name, flagDir)
 }
 
 // file returns a regular file's record in the new cache, and whether the
@@ -215,8 +208,8 @@ func (dc *dirCache) file(name, p string, entries []*fileEntry) (*cnode, bool) {
 	}
 	n := dc.add(name, 0)
 	n.digest = entryDigest(entries)
-	old := dc.old(name)
-	if old == nil || old.is(flagDir) || !old.is(flagTrusted) || old.digest != string(n.digest[:]) {
+	old, ok := dc.old(name)
+	if !ok || old.is(flagDir) || !old.is(flagTrusted) || old.digest != string(n.digest[:]) {
 		return n, false
 	}
 	st, err := statPath(dc.v.osPath(p))
@@ -301,10 +294,6 @@ func (w *walker) trySkip(dir string, old *cview, nd *cnode) bool {
 	if v.hasTS && old.is(flagHasTS) && old.maxTS > v.topTS.Unix() {
 		return false
 	}
-	kids, err := c.dec.children(old)
-	if err != nil {
-		return false
-	}
 	var subs []*fileEntry
 	paths := map[string]bool{}
 	for _, a := range w.stack {
@@ -313,18 +302,21 @@ func (w *walker) trySkip(dir string, old *cview, nd *cnode) bool {
 			paths[fe.path] = true
 		}
 	}
-	cached := 0
-	for i := range kids {
-		if kids[i].is(flagAncestorMF) {
-			cached++
+	var cached []cview // the sub-Manifests as cached
+	for k := c.dec.kids(old); k.ok || k.err != nil; k.next() {
+		if k.err != nil {
+			return false
+		}
+		if k.cur.is(flagAncestorMF) {
+			cached = append(cached, k.cur)
 		}
 	}
-	if cached != len(paths) {
+	if len(cached) != len(paths) {
 		return false
 	}
 	for p := range paths {
-		k := findKid(kids, path.Base(p))
-		if k == nil || k.is(flagDir) || !k.is(flagAncestorMF) || !k.is(flagTrusted) {
+		k := findKid(cached, path.Base(p))
+		if k == nil || k.is(flagDir) || !k.is(flagTrusted) {
 			return false
 		}
 		if d := entryDigest(w.lookup(p)); k.digest != string(d[:]) {
