@@ -1,19 +1,34 @@
 // Command manifestbench measures Manifest creation and verification on a
-// generated Gentoo-shaped tree, beside the machine's hashing limit measured
-// in the same run: BLAKE2B and SHA512 of the same files' bytes, already in
-// memory, hashed on all cores. It also measures peak heap during
-// verification for a tree a tenth the size, to show memory does not grow
-// with the tree. Run it with bench/manifest.sh.
+// generated Gentoo-shaped tree, each beside its anchors measured in the same
+// run:
+//
+//   - the machine's floor for a full verification: the file-system cost
+//     (open, read and close every file, on all cores, no hashing) plus the
+//     hashing cost (BLAKE2B and SHA512 of the same bytes, already in
+//     memory, on all cores);
+//   - gemato, Gentoo's own Manifest tool, run from its source on the same
+//     tree with the same hashes (verify, and create);
+//   - for the incremental verification (with a cache, 1% of the files
+//     changed since the cache was written), the full verification of the
+//     same tree, and the cost of one stat of every file and directory.
+//
+// It also measures peak heap, and a tree a tenth the size, to show memory
+// does not grow with the tree. Run it with bench/manifest.sh.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"runtime/pprof"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -25,88 +40,176 @@ import (
 	"treelog/manifest"
 )
 
+type options struct {
+	dir, gemato, python, profile string
+	pkgs, runs                   int
+	changed                      float64
+}
+
 func main() {
-	dir := pflag.String("dir", "", "work directory (default: a temporary one, removed at the end)")
-	pkgs := pflag.Int("packages", treegen.DefaultPackages, "packages in the large tree")
-	runs := pflag.Int("runs", 3, "timed runs of each measurement (the median is reported)")
+	var o options
+	pflag.StringVar(&o.dir, "dir", "", "work directory (default: a temporary one, removed at the end)")
+	pflag.StringVar(&o.gemato, "gemato", "", "a checkout of gemato's source (github.com/gentoo/gemato), run with PYTHONPATH; required")
+	pflag.StringVar(&o.python, "python", "python3", "the Python 3 that runs gemato")
+	pflag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of treelog's full verifications of the large tree to this file")
+	pflag.IntVar(&o.pkgs, "packages", treegen.DefaultPackages, "packages in the large tree")
+	pflag.IntVar(&o.runs, "runs", 3, "timed runs of each measurement (the median is reported, and the spread)")
+	pflag.Float64Var(&o.changed, "changed", 0.01, "fraction of the files changed between the two snapshots of the incremental verification")
 	pflag.Parse()
-	if err := run(*dir, *pkgs, *runs); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "manifestbench:", err)
 		os.Exit(1)
 	}
 }
 
+// times are the durations of the timed runs of one measurement.
+type times []time.Duration
+
+func (t times) median() time.Duration {
+	s := slices.Clone(t)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// spread lists the runs, fastest first: "1.91–2.05 s".
+func (t times) spread() string {
+	s := slices.Clone(t)
+	slices.Sort(s)
+	return fmt.Sprintf("%.2f–%.2f s", s[0].Seconds(), s[len(s)-1].Seconds())
+}
+
 type result struct {
 	name         string
 	files, bytes int64
-	d            time.Duration
+	t            times
 	peakHeap     uint64
 }
 
-func (r result) row(limitMBs float64) string {
-	mbs := float64(r.bytes) / 1e6 / r.d.Seconds()
+// row formats the result as a table row; ref, if not zero, is compared
+// with its time: as a percentage (the floor: ref/time), or as a factor.
+func (r result) row(ref time.Duration, factor bool) string {
+	d := r.t.median()
 	pct := ""
-	if limitMBs > 0 {
-		pct = fmt.Sprintf("%.0f%%", 100*mbs/limitMBs)
+	switch {
+	case ref > 0 && factor:
+		pct = fmt.Sprintf("%.1fx", ref.Seconds()/d.Seconds())
+	case ref > 0:
+		pct = fmt.Sprintf("%.0f%%", 100*ref.Seconds()/d.Seconds())
 	}
 	heap := ""
 	if r.peakHeap > 0 {
 		heap = fmt.Sprintf("%.1f MiB", float64(r.peakHeap)/(1<<20))
 	}
-	return fmt.Sprintf("| %s | %d | %.1f | %.2f s | %.0f | %.0f | %s | %s |", r.name, r.files, float64(r.bytes)/1e6, r.d.Seconds(), mbs, float64(r.files)/r.d.Seconds(), pct, heap)
+	return fmt.Sprintf("| %s | %d | %.1f | %.2f s | %s | %.0f | %.0f | %s | %s |", r.name, r.files, float64(r.bytes)/1e6,
+		d.Seconds(), r.t.spread(), float64(r.bytes)/1e6/d.Seconds(), float64(r.files)/d.Seconds(), pct, heap)
 }
 
-func median(ds []time.Duration) time.Duration {
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[len(ds)/2]
-}
-
-func run(dir string, pkgs, runs int) error {
-	if dir == "" {
+func run(o options) error {
+	if o.gemato == "" {
+		return errors.New("--gemato is required: the path of a gemato source checkout (github.com/gentoo/gemato), " +
+			"the anchor of the create and verify figures; the comparison is never skipped")
+	}
+	if err := checkGemato(o); err != nil {
+		return err
+	}
+	if o.runs < 1 {
+		return errors.New("--runs must be at least 1")
+	}
+	if o.dir == "" {
 		d, err := os.MkdirTemp("", "manifestbench-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(d)
-		dir = d
+		o.dir = d
 	}
-	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s; %d runs of each, median and spread\n\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), o.runs)
+	large, err := prepare(o.dir, o.pkgs)
+	if err != nil {
+		return err
+	}
+	small, err := prepare(o.dir, o.pkgs/10)
+	if err != nil {
+		return err
+	}
+	if err := fullTable(o, large, small); err != nil {
+		return err
+	}
+	return incrementalTable(o, large)
+}
+
+// prepare generates a tree (unless it is there) and creates its Manifests.
+func prepare(dir string, pkgs int) (string, error) {
+	tree := filepath.Join(dir, fmt.Sprintf("tree-%d", pkgs))
+	if _, err := os.Stat(tree); err != nil {
+		fmt.Fprintf(os.Stderr, "generating %s (%d packages)...\n", tree, pkgs)
+		if _, err := treegen.Generate(tree, treegen.Options{Seed: 1, Packages: pkgs}); err != nil {
+			return "", err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "creating the Manifests of %s...\n", tree)
+	if _, err := manifest.Create(context.Background(), tree, manifest.WithLayout(manifest.LayoutGentoo)); err != nil {
+		return "", err
+	}
+	return tree, nil
+}
+
+// fullTable measures full creation and verification beside the floor and
+// gemato.
+func fullTable(o options, large, small string) error {
+	ctx := context.Background()
+	fmt.Fprintln(os.Stderr, "measuring the floor...")
+	hl, err := hashLimit(large, o.runs)
+	if err != nil {
+		return err
+	}
+	fsf, err := readFloor(large, o.runs)
+	if err != nil {
+		return err
+	}
+	floor := hl.t.median() + fsf.t.median()
 	var rows []string
-	var limit float64
-	for i, n := range []int{pkgs, pkgs / 10} {
-		tree := filepath.Join(dir, fmt.Sprintf("tree-%d", n))
-		if _, err := os.Stat(tree); err != nil {
-			fmt.Fprintf(os.Stderr, "generating %s (%d packages)...\n", tree, n)
-			if _, err := treegen.Generate(tree, treegen.Options{Seed: 1, Packages: n}); err != nil {
+	rows = append(rows, hl.row(0, false), fsf.row(0, false),
+		fmt.Sprintf("| **floor**: file system + hashing | %d | %.1f | %.2f s |  |  |  | 100%% |  |", hl.files, float64(hl.bytes)/1e6, floor.Seconds()))
+
+	var gemRows []string
+	for _, tree := range []string{large, small} {
+		label := filepath.Base(tree)
+		fmt.Fprintf(os.Stderr, "create and verify, %s (treelog and gemato, alternately)...\n", label)
+		var cr *manifest.CreateReport
+		var vr *manifest.Report
+		var ct, vt, gct, gvt times
+		var peak uint64
+		var prof *os.File
+		if o.profile != "" && tree == large {
+			if prof, err = os.Create(o.profile); err != nil {
 				return err
 			}
 		}
-		ctx := context.Background()
-		// First creation writes every Manifest; a second, over an unchanged
-		// tree, rewrites only the top-level one.
-		t0 := time.Now()
-		cr, err := manifest.Create(ctx, tree, manifest.WithLayout(manifest.LayoutGentoo))
-		if err != nil {
-			return err
-		}
-		first := time.Since(t0)
-		var cds []time.Duration
-		for range runs {
-			t0 = time.Now()
+		for range o.runs {
+			t0 := time.Now()
 			if cr, err = manifest.Create(ctx, tree, manifest.WithLayout(manifest.LayoutGentoo)); err != nil {
 				return err
 			}
-			cds = append(cds, time.Since(t0))
-		}
-		var vds []time.Duration
-		var vr *manifest.Report
-		var peak uint64
-		for range runs {
+			ct = append(ct, time.Since(t0))
+			d, err := gematoRun(o, "create", "-p", "ebuild", "-H", "BLAKE2B SHA512", "-t", tree)
+			if err != nil {
+				return err
+			}
+			gct = append(gct, d)
+
 			runtime.GC()
 			stop := sampleHeap(&peak)
+			if prof != nil {
+				pprof.StartCPUProfile(prof)
+			}
 			t0 = time.Now()
 			vr, err = manifest.Verify(ctx, tree)
-			d := time.Since(t0)
+			d = time.Since(t0)
+			if prof != nil {
+				pprof.StopCPUProfile()
+			}
 			stop()
 			if err != nil {
 				return err
@@ -114,33 +217,202 @@ func run(dir string, pkgs, runs int) error {
 			if !vr.OK() {
 				return vr.Error()
 			}
-			vds = append(vds, d)
+			vt = append(vt, d)
+			if d, err = gematoRun(o, "verify", tree); err != nil {
+				return err
+			}
+			gvt = append(gvt, d)
 		}
-		label := fmt.Sprintf("%d packages", n)
-		if i == 0 {
-			lr, err := hashLimit(tree, runs)
-			if err != nil {
-				return err
-			}
-			limit = float64(lr.bytes) / 1e6 / lr.d.Seconds()
-			rows = append(rows, lr.row(0))
-			rr, err := readFloor(tree, runs)
-			if err != nil {
-				return err
-			}
-			rows = append(rows, rr.row(limit))
+		if prof != nil {
+			prof.Close()
+			prof = nil
+		}
+		f := floor
+		if tree != large {
+			f = 0
 		}
 		rows = append(rows,
-			result{name: "create, first (" + label + ")", files: cr.Files, bytes: cr.Bytes, d: first}.row(limit),
-			result{name: "create, unchanged tree (" + label + ")", files: cr.Files, bytes: cr.Bytes, d: median(cds)}.row(limit),
-			result{name: "verify, warm cache (" + label + ")", files: vr.Files, bytes: vr.Bytes, d: median(vds), peakHeap: peak}.row(limit))
+			result{name: "treelog create, unchanged tree (" + label + ")", files: cr.Files, bytes: cr.Bytes, t: ct}.row(0, false),
+			result{name: "treelog verify, full (" + label + ")", files: vr.Files, bytes: vr.Bytes, t: vt, peakHeap: peak}.row(f, false))
+		gemRows = append(gemRows,
+			fmt.Sprintf("| create (%s) | %.2f s (%s) | %.2f s (%s) | %.1fx |", label, gct.median().Seconds(), gct.spread(), ct.median().Seconds(), ct.spread(), gct.median().Seconds()/ct.median().Seconds()),
+			fmt.Sprintf("| verify (%s) | %.2f s (%s) | %.2f s (%s) | %.1fx |", label, gvt.median().Seconds(), gvt.spread(), vt.median().Seconds(), vt.spread(), gvt.median().Seconds()/vt.median().Seconds()))
 	}
-	fmt.Println("| measurement | files | MB | time | MB/s | files/s | of hashing limit | peak heap |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("Full create and verify, beside the floor (file system + hashing, both on all cores):")
+	fmt.Println()
+	fmt.Println("| measurement | files | MB | median | spread | MB/s | files/s | floor / time | peak heap |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		fmt.Println(r)
 	}
+	fmt.Println()
+	fmt.Printf("gemato (%s), BLAKE2B SHA512, -j %d, beside treelog, alternating runs:\n\n", gematoVersion(o), runtime.NumCPU())
+	fmt.Println("| operation | gemato | treelog | gemato / treelog |")
+	fmt.Println("|---|---|---|---|")
+	for _, r := range gemRows {
+		fmt.Println(r)
+	}
+	fmt.Println()
 	return nil
+}
+
+// incrementalTable measures a verification with the cache of the previous
+// snapshot after a fraction of the files changed, beside a full
+// verification of the same tree and the cost of a stat of everything.
+func incrementalTable(o options, tree string) error {
+	ctx := context.Background()
+	cacheDir := filepath.Join(o.dir, "cache")
+	file, _, err := manifest.CachePath(cacheDir, tree)
+	if err != nil {
+		return err
+	}
+	// Files changed within the last 2 s are not trusted by a cache (a
+	// second change in the same clock tick would not show): let the
+	// Manifests just created age.
+	time.Sleep(2100 * time.Millisecond)
+	fmt.Fprintln(os.Stderr, "incremental: writing the cache of the first snapshot...")
+	r, err := manifest.Verify(ctx, tree, manifest.WithCache(cacheDir), manifest.WithFull())
+	if err != nil {
+		return err
+	}
+	if !r.OK() {
+		return r.Error()
+	}
+	saved, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	incremental := func(label string) (result, error) {
+		var t times
+		var peak uint64
+		var r *manifest.Report
+		for range o.runs {
+			if err := os.WriteFile(file, saved, 0o600); err != nil {
+				return result{}, err
+			}
+			runtime.GC()
+			stop := sampleHeap(&peak)
+			t0 := time.Now()
+			r, err = manifest.Verify(ctx, tree, manifest.WithCache(cacheDir))
+			d := time.Since(t0)
+			stop()
+			if err != nil {
+				return result{}, err
+			}
+			if !r.OK() {
+				return result{}, r.Error()
+			}
+			t = append(t, d)
+		}
+		fmt.Fprintf(os.Stderr, "  %s: %d of %d files reused; cache %s\n", label, r.Reused, r.Files, r.Cache)
+		return result{name: fmt.Sprintf("%s (%d files read, %d not)", label, r.Files-r.Reused, r.Reused), files: r.Files, bytes: r.Bytes, t: t, peakHeap: peak}, nil
+	}
+	same, err := incremental("incremental, same snapshot")
+	if err != nil {
+		return err
+	}
+
+	n, err := changeFiles(tree, o.changed)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "incremental: changed %d files; creating the second snapshot's Manifests...\n", n)
+	if _, err := manifest.Create(ctx, tree, manifest.WithLayout(manifest.LayoutGentoo)); err != nil {
+		return err
+	}
+	var full times
+	var fr *manifest.Report
+	for range o.runs {
+		t0 := time.Now()
+		if fr, err = manifest.Verify(ctx, tree); err != nil {
+			return err
+		}
+		full = append(full, time.Since(t0))
+	}
+	next, err := incremental(fmt.Sprintf("incremental, %.0f%% of the files changed", 100*o.changed))
+	if err != nil {
+		return err
+	}
+	st, err := statFloor(tree, o.runs)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Incremental verification (%d files changed, by rename as rsync does, then Manifests re-created), cache of the previous snapshot restored before each run:\n\n", n)
+	fmt.Println("| measurement | files | MB | median | spread | MB/s | files/s | full / time | peak heap |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println(result{name: "full verify of the second snapshot (no cache)", files: fr.Files, bytes: fr.Bytes, t: full}.row(full.median(), true))
+	fmt.Println(same.row(full.median(), true))
+	fmt.Println(next.row(full.median(), true))
+	fmt.Println(st.row(full.median(), true))
+	fmt.Println()
+	fmt.Printf("Cache file: %.1f MB for %d files.\n", float64(len(saved))/1e6, r.Files)
+	return nil
+}
+
+// changeFiles replaces a fraction of the tree's files (not Manifests) as
+// rsync does: new content written to a temporary file, renamed over.
+func changeFiles(tree string, frac float64) (int, error) {
+	var files []string
+	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && !strings.HasPrefix(d.Name(), "Manifest") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	r := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
+	n := int(frac * float64(len(files)))
+	for _, i := range r.Perm(len(files))[:n] {
+		b, err := os.ReadFile(files[i])
+		if err != nil {
+			return 0, err
+		}
+		b = fmt.Appendf(b, "# changed %d\n", r.Int())
+		tmp := files[i] + ".tmp"
+		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+			return 0, err
+		}
+		if err := os.Rename(tmp, files[i]); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+func checkGemato(o options) error {
+	if _, err := os.Stat(filepath.Join(o.gemato, "gemato", "__main__.py")); err != nil {
+		return fmt.Errorf("--gemato %s: not a gemato source checkout (no gemato/__main__.py): %v", o.gemato, err)
+	}
+	cmd := exec.Command(o.python, "-m", "gemato", "verify", "--help")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+o.gemato)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("gemato does not run (%s -m gemato with PYTHONPATH=%s): %v\n%s", o.python, o.gemato, err, out)
+	}
+	return nil
+}
+
+func gematoVersion(o options) string {
+	out, err := exec.Command("git", "-C", o.gemato, "describe", "--tags", "--always").Output()
+	if err != nil {
+		return "source at " + o.gemato
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// gematoRun runs a gemato command on all cores and returns its wall time
+// (Python's start included, about 0.1 s).
+func gematoRun(o options, args ...string) (time.Duration, error) {
+	cmd := exec.Command(o.python, append([]string{"-m", "gemato", args[0], "-q", "-j", fmt.Sprint(runtime.NumCPU())}, args[1:]...)...)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+o.gemato)
+	t0 := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(t0)
+	if err != nil {
+		return 0, fmt.Errorf("gemato %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return d, nil
 }
 
 // sampleHeap records the peak of live heap until stop is called.
@@ -168,54 +440,58 @@ func sampleHeap(peak *uint64) (stop func()) {
 	return func() { close(done); wg.Wait() }
 }
 
-// hashLimit reads every file of the tree into memory, then hashes each
-// with BLAKE2B and SHA512 on all cores: the most a verifier can do with no
-// file system work at all.
-func hashLimit(tree string, runs int) (result, error) {
-	var files [][]byte
-	var total int64
-	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+// treeFiles lists the tree's regular files and directories.
+func treeFiles(tree string) (files, dirs []string, err error) {
+	err = filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
 			return err
-		}
-		if d.Type().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			files = append(files, b)
-			total += int64(len(b))
+		case d.IsDir():
+			dirs = append(dirs, p)
+		case d.Type().IsRegular():
+			files = append(files, p)
 		}
 		return nil
 	})
+	return files, dirs, err
+}
+
+// hashLimit reads every file of the tree into memory, then hashes each
+// with BLAKE2B and SHA512 on all cores: the hashing a verifier cannot avoid,
+// with no file system work at all.
+func hashLimit(tree string, runs int) (result, error) {
+	paths, _, err := treeFiles(tree)
 	if err != nil {
 		return result{}, err
 	}
-	var ds []time.Duration
-	for range runs {
-		ds = append(ds, onAllCores(len(files), func(_ []byte, i int) { manifest.HashBytes(files[i], manifest.DefaultHashes) }))
+	files := make([][]byte, len(paths))
+	var total int64
+	for i, p := range paths {
+		if files[i], err = os.ReadFile(p); err != nil {
+			return result{}, err
+		}
+		total += int64(len(files[i]))
 	}
-	return result{name: "hashing limit: BLAKE2B+SHA512 in memory, all cores", files: int64(len(files)), bytes: total, d: median(ds)}, nil
+	var t times
+	for range runs {
+		t = append(t, onAllCores(len(files), func(_ []byte, i int) { manifest.HashBytes(files[i], manifest.DefaultHashes) }))
+	}
+	return result{name: "hashing: BLAKE2B+SHA512 in memory, all cores", files: int64(len(files)), bytes: total, t: t}, nil
 }
 
 // readFloor opens, reads and closes every file on all cores without
-// hashing: the file system's share of a verification on this machine.
+// hashing: the file system's share of a verification. Like the verifier, it
+// takes a short read as the end of a file, sparing the read that returns 0.
 func readFloor(tree string, runs int) (result, error) {
-	var paths []string
-	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			paths = append(paths, p)
-		}
-		return err
-	})
+	paths, _, err := treeFiles(tree)
 	if err != nil {
 		return result{}, err
 	}
-	var ds []time.Duration
+	var t times
 	var total atomic.Int64
 	for range runs {
 		total.Store(0)
-		ds = append(ds, onAllCores(len(paths), func(buf []byte, i int) {
+		t = append(t, onAllCores(len(paths), func(buf []byte, i int) {
 			fd, err := syscall.Open(paths[i], syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 			if err != nil {
 				return
@@ -227,10 +503,31 @@ func readFloor(tree string, runs int) (result, error) {
 					return
 				}
 				total.Add(int64(n))
+				if n < len(buf) {
+					return
+				}
 			}
 		}))
 	}
-	return result{name: "file system floor: open+read+close, no hashing, all cores", files: int64(len(paths)), bytes: total.Load(), d: median(ds)}, nil
+	return result{name: "file system: open+read+close, no hashing, all cores", files: int64(len(paths)), bytes: total.Load(), t: t}, nil
+}
+
+// statFloor stats every file and directory on all cores: what checking a
+// tree against a stat cache cannot avoid.
+func statFloor(tree string, runs int) (result, error) {
+	files, dirs, err := treeFiles(tree)
+	if err != nil {
+		return result{}, err
+	}
+	paths := append(files, dirs...)
+	var t times
+	for range runs {
+		t = append(t, onAllCores(len(paths), func(_ []byte, i int) {
+			var st syscall.Stat_t
+			syscall.Stat(paths[i], &st)
+		}))
+	}
+	return result{name: fmt.Sprintf("anchor: stat of every file and directory (%d), all cores", len(paths)), files: int64(len(files)), t: t}, nil
 }
 
 // onAllCores runs job(buf, i) for i in [0, n) on one goroutine per core,
