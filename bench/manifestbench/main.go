@@ -51,7 +51,7 @@ func main() {
 	pflag.StringVar(&o.dir, "dir", "", "work directory (default: a temporary one, removed at the end)")
 	pflag.StringVar(&o.gemato, "gemato", "", "a checkout of gemato's source (github.com/gentoo/gemato), run with PYTHONPATH; required")
 	pflag.StringVar(&o.python, "python", "python3", "the Python 3 that runs gemato")
-	pflag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of treelog's full verifications of the large tree to this file")
+	pflag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of --runs more full verifications of the large tree (not timed) to this file")
 	pflag.IntVar(&o.pkgs, "packages", treegen.DefaultPackages, "packages in the large tree")
 	pflag.IntVar(&o.runs, "runs", 3, "timed runs of each measurement (the median is reported, and the spread)")
 	pflag.Float64Var(&o.changed, "changed", 0.01, "fraction of the files changed between the two snapshots of the incremental verification")
@@ -181,12 +181,6 @@ func fullTable(o options, large, small string) error {
 		var vr *manifest.Report
 		var ct, vt, gct, gvt times
 		var peak uint64
-		var prof *os.File
-		if o.profile != "" && tree == large {
-			if prof, err = os.Create(o.profile); err != nil {
-				return err
-			}
-		}
 		for range o.runs {
 			t0 := time.Now()
 			if cr, err = manifest.Create(ctx, tree, manifest.WithLayout(manifest.LayoutGentoo)); err != nil {
@@ -201,15 +195,9 @@ func fullTable(o options, large, small string) error {
 
 			runtime.GC()
 			stop := sampleHeap(&peak)
-			if prof != nil {
-				pprof.StartCPUProfile(prof)
-			}
 			t0 = time.Now()
 			vr, err = manifest.Verify(ctx, tree)
 			d = time.Since(t0)
-			if prof != nil {
-				pprof.StopCPUProfile()
-			}
 			stop()
 			if err != nil {
 				return err
@@ -223,9 +211,10 @@ func fullTable(o options, large, small string) error {
 			}
 			gvt = append(gvt, d)
 		}
-		if prof != nil {
-			prof.Close()
-			prof = nil
+		if o.profile != "" && tree == large {
+			if err := profileVerify(o, tree); err != nil {
+				return err
+			}
 		}
 		f := floor
 		if tree != large {
@@ -346,6 +335,26 @@ func incrementalTable(o options, tree string) error {
 	fmt.Println(st.row(full.median(), true))
 	fmt.Println()
 	fmt.Printf("Cache file: %.1f MB for %d files.\n", float64(len(saved))/1e6, r.Files)
+	return nil
+}
+
+// profileVerify writes a CPU profile of as many more full verifications
+// as there are timed runs.
+func profileVerify(o options, tree string) error {
+	f, err := os.Create(o.profile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	for range o.runs {
+		if _, err := manifest.Verify(context.Background(), tree); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
