@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"treelog/demo/mirror"
 	"treelog/demo/treegen"
 )
 
@@ -61,23 +62,16 @@ func verifyCached(t *testing.T, tree, cache string, opts ...Option) *Report {
 // its modification time back: only its change time tells.
 func changeInPlace(t *testing.T, p string) {
 	t.Helper()
-	fi, err := os.Stat(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fi, other := flipped(t, p)
 	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteAt(other[:1], 0)
+		f.Close()
+	}
+	if err == nil {
+		err = os.Chtimes(p, time.Now(), fi.ModTime())
+	}
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt([]byte{b[0] ^ 1}, 0); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if err := os.Chtimes(p, time.Now(), fi.ModTime()); err != nil {
 		t.Fatal(err)
 	}
 	if after, _ := os.Stat(p); after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) {
@@ -89,21 +83,50 @@ func changeInPlace(t *testing.T, p string) {
 // with a rename, as rsync does, with the old modification time.
 func replaceByRename(t *testing.T, p string) {
 	t.Helper()
+	fi, other := flipped(t, p)
+	tmp := p + ".tmp"
+	err := os.WriteFile(tmp, other, 0o644)
+	if err == nil {
+		err = os.Chtimes(tmp, time.Now(), fi.ModTime())
+	}
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// flipped returns a file's stat, and its content with the first byte
+// changed.
+func flipped(t *testing.T, p string) (os.FileInfo, []byte) {
+	t.Helper()
 	fi, err := os.Stat(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(p)
+	b, err := os.ReadFile(p)
+	if err != nil || len(b) == 0 {
+		t.Fatalf("reading %s: %v", p, err)
+	}
 	b[0] ^= 1
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(tmp, time.Now(), fi.ModTime()); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		t.Fatal(err)
+	return fi, b
+}
+
+// damageCache returns a change that edits the tree's cache file, and
+// changes a file of the tree in place.
+func damageCache(edit func([]byte) []byte) func(t *testing.T, tree, cache, ebuild string) string {
+	return func(t *testing.T, tree, cache, ebuild string) string {
+		f := cacheFileOf(t, cache, tree)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, edit(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		changeInPlace(t, filepath.Join(tree, ebuild))
+		return tree
 	}
 }
 
@@ -136,32 +159,19 @@ func TestCacheNeverPassesATamperedTree(t *testing.T) {
 			replaceByRename(t, filepath.Join(tree, ebuild))
 			return tree
 		}, "used", false},
-		{"cache corrupted", func(t *testing.T, tree, cache, ebuild string) string {
-			f := cacheFileOf(t, cache, tree)
-			b, _ := os.ReadFile(f)
-			b[len(b)/2] ^= 0x40
-			os.WriteFile(f, b, 0o600)
-			changeInPlace(t, filepath.Join(tree, ebuild))
-			return tree
-		}, "corrupt: its checksum does not match", true},
-		{"cache truncated", func(t *testing.T, tree, cache, ebuild string) string {
-			f := cacheFileOf(t, cache, tree)
-			b, _ := os.ReadFile(f)
-			os.WriteFile(f, b[:len(b)*2/3], 0o600)
-			changeInPlace(t, filepath.Join(tree, ebuild))
-			return tree
-		}, "truncated", true},
-		{"cache of another version", func(t *testing.T, tree, cache, ebuild string) string {
-			f := cacheFileOf(t, cache, tree)
-			b, _ := os.ReadFile(f)
-			os.WriteFile(f, bytes.Replace(b, []byte("/v1\n"), []byte("/v0\n"), 1), 0o600)
-			changeInPlace(t, filepath.Join(tree, ebuild))
-			return tree
-		}, "written by another version", true},
+		{"cache corrupted", damageCache(func(b []byte) []byte { b[len(b)/2] ^= 0x40; return b }),
+			"corrupt: its checksum does not match", true},
+		{"cache truncated", damageCache(func(b []byte) []byte { return b[:len(b)*2/3] }),
+			"truncated", true},
+		{"cache of another version", damageCache(func(b []byte) []byte { return bytes.Replace(b, []byte("/v1\n"), []byte("/v0\n"), 1) }),
+			"written by another version", true},
 		{"cache copied from another tree", func(t *testing.T, tree, cache, ebuild string) string {
-			// A copy of the tree, its own cache replaced by the first's.
+			// A copy of the tree (new inodes), its own cache replaced by
+			// the first's.
 			other := filepath.Join(filepath.Dir(tree), "other")
-			copyTree(t, tree, other)
+			if err := mirror.CopyTree(tree, other); err != nil {
+				t.Fatal(err)
+			}
 			age()
 			if r := verifyCached(t, other, cache); !r.OK() {
 				t.Fatal(r.Error())
@@ -203,34 +213,6 @@ func TestCacheNeverPassesATamperedTree(t *testing.T) {
 				t.Error("the cache was rewritten after a failed verification")
 			}
 		})
-	}
-}
-
-// copyTree copies a tree's directories and regular files (new inodes, new
-// change times), keeping modification times.
-func copyTree(t *testing.T, from, to string) {
-	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		dst := filepath.Join(to, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(dst, b, 0o644); err != nil {
-			return err
-		}
-		fi, _ := d.Info()
-		return os.Chtimes(dst, time.Now(), fi.ModTime())
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -14,25 +14,23 @@ func toFileStat(st *syscall.Stat_t) fileStat {
 }
 
 // fstatFD returns the stat of an open file.
-func fstatFD(fd int) (fileStat, error) {
-	var st syscall.Stat_t
-	for {
-		err := syscall.Fstat(fd, &st)
-		if err == nil {
-			return toFileStat(&st), nil
-		}
-		if err != syscall.EINTR {
-			return fileStat{}, err
-		}
-	}
-}
+func fstatFD(fd int) (fileStat, error) { return statRetry(fd, "") }
 
 // statPath returns the stat of path, following symbolic links as the
 // walk does.
-func statPath(path string) (fileStat, error) {
+func statPath(path string) (fileStat, error) { return statRetry(-1, path) }
+
+// statRetry stats path, or the open file fd if path is "", retrying when
+// a signal interrupts it.
+func statRetry(fd int, path string) (fileStat, error) {
 	var st syscall.Stat_t
 	for {
-		err := syscall.Stat(path, &st)
+		var err error
+		if path == "" {
+			err = syscall.Fstat(fd, &st)
+		} else {
+			err = syscall.Stat(path, &st)
+		}
 		if err == nil {
 			return toFileStat(&st), nil
 		}

@@ -554,19 +554,16 @@ func (w *walker) walkDir(dir string, old *cview, nd *cnode) error {
 			continue
 		}
 		mode := de.mode
-		if mode == fs.ModeIrregular { // the file system did not say
-			fi, err := os.Lstat(w.v.osPath(p))
-			if err != nil {
-				w.v.problem(p, KindIO, "%v", err)
-				w.markMatched(p)
-				continue
-			}
-			mode = fi.Mode().Type()
-		}
-		if mode&fs.ModeSymlink != 0 {
+		// Symbolic links are followed; a type the file system did not
+		// give in the listing is asked for.
+		if mode&fs.ModeSymlink != 0 || mode == fs.ModeIrregular {
 			fi, err := os.Stat(w.v.osPath(p))
 			if err != nil {
-				w.v.problem(p, KindIO, "symbolic link cannot be followed: %v", err)
+				what := "symbolic link cannot be followed"
+				if mode == fs.ModeIrregular {
+					what = "cannot stat it"
+				}
+				w.v.problem(p, KindIO, "%s: %v", what, err)
 				w.markMatched(p)
 				continue
 			}
