@@ -1,3 +1,7 @@
+// The verification cache exists on Linux only (cacheSupported).
+
+//go:build linux
+
 package manifest
 
 import (

@@ -53,6 +53,16 @@ type mnode struct {
 	entries []Entry
 	hasDist bool
 	old     []string // existing Manifest variants in its directory
+	// prev is the Manifest being replaced, as stored and uncompressed.
+	prev *prevManifest
+}
+
+// prevManifest is the Manifest a new one replaces: if the new one has the
+// same name and content, the file stays as it is (not compressed again,
+// not rewritten), whichever gzip wrote it.
+type prevManifest struct {
+	name         string
+	stored, text []byte
 }
 
 // pendingWrite is a Manifest written under a temporary name, renamed into
@@ -101,7 +111,7 @@ func Create(ctx context.Context, dir string, opts ...Option) (*CreateReport, err
 			return nil, fmt.Errorf("hash %q is not supported", h)
 		}
 	}
-	c := &creator{ctx: ctx, root: dir, cfg: cfg, jobs: make(chan createJob, hashQueue), seen: map[fileID]bool{},
+	c := &creator{ctx: ctx, root: rootPrefix(dir), cfg: cfg, jobs: make(chan createJob, hashQueue), seen: map[fileID]bool{},
 		manifestDirs: map[fileID]string{}, linkedDirs: map[fileID]string{}}
 	c.ts = cfg.timestamp
 	if c.ts.IsZero() {
@@ -162,7 +172,7 @@ func (c *creator) fail(format string, args ...any) {
 	}
 }
 
-func (c *creator) osPath(rel string) string { return filepath.Join(c.root, filepath.FromSlash(rel)) }
+func (c *creator) osPath(rel string) string { return c.root + filepath.FromSlash(rel) }
 
 func (c *creator) newNode(rel string, parent *mnode) *mnode {
 	n := &mnode{rel: rel, parent: parent}
@@ -173,8 +183,9 @@ func (c *creator) newNode(rel string, parent *mnode) *mnode {
 	for _, ig := range c.cfg.layout.ignores(rel) {
 		n.entries = append(n.entries, Entry{Tag: TagIgnore, Path: ig})
 	}
-	if c.cfg.keepDist {
-		for _, e := range c.oldDist(rel) {
+	n.prev = c.readPrev(rel)
+	if c.cfg.keepDist && n.prev != nil {
+		for _, e := range c.oldDist(rel, n.prev) {
 			n.entries = append(n.entries, e)
 			n.hasDist = true
 		}
@@ -182,27 +193,58 @@ func (c *creator) newNode(rel string, parent *mnode) *mnode {
 	return n
 }
 
-// oldDist returns the DIST entries of the Manifest being replaced in rel.
-func (c *creator) oldDist(rel string) []Entry {
+// readPrev reads the Manifest being replaced in rel, if any.
+func (c *creator) readPrev(rel string) *prevManifest {
 	for _, name := range []string{"Manifest", "Manifest.gz", "Manifest.bz2"} {
 		data, err := readBounded(c.osPath(join(rel, name)), -1, nil)
 		if err != nil {
 			continue
 		}
-		m, err := parseStored(name, data)
+		text, release, err := decompressPooled(name, data)
 		if err != nil {
-			c.fail("%s: %v", join(rel, name), err)
+			if c.cfg.keepDist { // its DIST lines cannot be kept
+				c.fail("%s: %v", join(rel, name), err)
+			}
 			return nil
 		}
-		var out []Entry
-		for _, e := range m.Entries {
-			if e.Tag == TagDist {
-				out = append(out, e)
-			}
+		p := &prevManifest{name: name, stored: data, text: text}
+		if compression(name) != "" {
+			p.text = bytes.Clone(text) // out of the pool
+			release()
 		}
-		return out
+		return p
 	}
 	return nil
+}
+
+// oldDist returns the DIST entries of the Manifest being replaced.
+func (c *creator) oldDist(rel string, p *prevManifest) []Entry {
+	if !bytes.Contains(p.text, []byte("DIST")) {
+		return nil // most Manifests: no need to parse
+	}
+	text := p.text
+	if !bytes.HasPrefix(text, []byte("-----BEGIN PGP")) {
+		// Only the DIST lines matter; the others are being replaced.
+		var dist []byte
+		for line := range bytes.Lines(text) {
+			if bytes.HasPrefix(bytes.TrimLeft(line, " \t"), []byte("DIST")) {
+				dist = append(dist, line...)
+			}
+		}
+		text = dist
+	}
+	m, err := Parse(text)
+	if err != nil {
+		c.fail("%s: %v", join(rel, p.name), err)
+		return nil
+	}
+	var out []Entry
+	for _, e := range m.Entries {
+		if e.Tag == TagDist {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (n *mnode) add(e Entry) {
@@ -236,32 +278,27 @@ type dirListing struct {
 // list reads a directory, following symbolic links, skipping dot-names. It
 // marks the directory as on the current path, for loop detection.
 func (c *creator) list(rel string) (*dirListing, error) {
-	f, err := os.Open(c.osPath(rel))
+	ents, st, _, err := listDir(c.osPath(rel))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	l := &dirListing{links: map[string]bool{}}
-	if id, err := dirID(f); err == nil {
+	if st.ino != 0 {
+		id := fileID{dev: st.dev, ino: st.ino}
 		if c.seen[id] {
 			return nil, fmt.Errorf("symbolic link loop")
 		}
 		c.seen[id] = true
 		l.id, l.hasID = id, true
 	}
-	ents, err := f.ReadDir(-1)
-	if err != nil {
-		c.unsee(l)
-		return nil, err
-	}
 	for _, de := range ents {
-		name := de.Name()
+		name := de.name
 		if name[0] == '.' {
 			continue
 		}
-		mode := de.Type()
+		mode := de.mode
 		link := mode&fs.ModeSymlink != 0
-		if link {
+		if link || mode == fs.ModeIrregular { // followed, or not typed by the listing
 			fi, err := os.Stat(c.osPath(join(rel, name)))
 			if err != nil {
 				l.broken = append(l.broken, name)
@@ -403,8 +440,8 @@ func (c *creator) finish(n *mnode) {
 	}
 	data := m.Marshal()
 	name := "Manifest"
-	if c.cfg.layout.compress(n.rel, len(data), n.hasDist) {
-		data = gzipBytes(data)
+	compress := c.cfg.layout.compress(n.rel, len(data), n.hasDist)
+	if compress {
 		name = "Manifest.gz"
 	}
 	final := c.osPath(join(n.rel, name))
@@ -415,13 +452,20 @@ func (c *creator) finish(n *mnode) {
 		}
 	}
 	// Creating files is slow on some file systems; a Manifest that did not
-	// change (most of them, from one snapshot to the next) is not rewritten.
-	if cur, err := os.ReadFile(final); err != nil || !bytes.Equal(cur, data) {
+	// change (most of them, from one snapshot to the next) is not
+	// compressed again, nor rewritten.
+	if p := n.prev; p != nil && p.name == name && bytes.Equal(p.text, data) {
+		data = p.stored
+	} else {
+		if compress {
+			data = gzipBytes(data)
+		}
 		w.tmp = c.osPath(join(n.rel, ".treelog-new-"+name))
 		if err := writeFileSync(w.tmp, data); err != nil {
 			c.fail("%s: %v", join(n.rel, name), err)
 		}
 	}
+	n.prev = nil
 	c.mu.Lock()
 	c.writes = append(c.writes, w)
 	c.mu.Unlock()

@@ -74,26 +74,28 @@ func (e *Entry) FilePath() string {
 }
 
 // Line returns the entry as a Manifest line, without the newline.
-func (e *Entry) Line() string {
+func (e *Entry) Line() string { return string(e.appendLine(nil)) }
+
+// appendLine appends the entry's line, without the newline, to b.
+func (e *Entry) appendLine(b []byte) []byte {
 	switch e.Tag {
 	case TagTimestamp:
-		return "TIMESTAMP " + e.Time.UTC().Format(TimeFormat)
+		return e.Time.UTC().AppendFormat(append(b, "TIMESTAMP "...), TimeFormat)
 	case TagIgnore:
-		return "IGNORE " + EncodePath(e.Path)
+		return append(append(b, "IGNORE "...), EncodePath(e.Path)...)
 	}
-	var b strings.Builder
-	b.WriteString(string(e.Tag))
-	b.WriteByte(' ')
-	b.WriteString(EncodePath(e.Path))
-	b.WriteByte(' ')
-	b.WriteString(strconv.FormatUint(e.Size, 10))
+	b = append(b, e.Tag...)
+	b = append(b, ' ')
+	b = append(b, EncodePath(e.Path)...)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, e.Size, 10)
 	for _, c := range e.Checksums {
-		b.WriteByte(' ')
-		b.WriteString(c.Name)
-		b.WriteByte(' ')
-		b.WriteString(c.Value)
+		b = append(b, ' ')
+		b = append(b, c.Name...)
+		b = append(b, ' ')
+		b = append(b, c.Value...)
 	}
-	return b.String()
+	return b
 }
 
 // less orders entries as gemato sorts them: by tag, then by path (AUX by
@@ -125,12 +127,19 @@ func (m *Manifest) Sort() {
 // Marshal returns the Manifest file, entries sorted, one per line.
 func (m *Manifest) Marshal() []byte {
 	m.Sort()
-	var b bytes.Buffer
+	n := 0
 	for i := range m.Entries {
-		b.WriteString(m.Entries[i].Line())
-		b.WriteByte('\n')
+		e := &m.Entries[i]
+		n += len(e.Tag) + len(e.Path) + 24
+		for _, c := range e.Checksums {
+			n += len(c.Name) + len(c.Value) + 2
+		}
 	}
-	return b.Bytes()
+	b := make([]byte, 0, n)
+	for i := range m.Entries {
+		b = append(m.Entries[i].appendLine(b), '\n')
+	}
+	return b
 }
 
 // Timestamp returns the Manifest's TIMESTAMP, if it has one.

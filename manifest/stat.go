@@ -30,3 +30,7 @@ func (p *statPair) after(fd int) {
 }
 
 var errNoCache = errors.New("the verification cache is supported on Linux only")
+
+// testHookAfterRead, if set (by tests), runs when hashPath has read a file
+// whose stat it records, before the second stat.
+var testHookAfterRead func(path string)

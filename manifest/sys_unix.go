@@ -45,10 +45,6 @@ func readFD(fd int, buf []byte) (int, error) {
 	}
 }
 
-// testHookAfterRead, if set (by tests), runs when hashPath has read a file
-// whose stat it records, before the second stat.
-var testHookAfterRead func(path string)
-
 // hashPath hashes a file into m with plain system calls: os.Open costs
 // several more per file (poller registration, fcntl), which shows on trees
 // of 150,000 small files. It reads at most limit+1 bytes (limit < 0: all),

@@ -239,11 +239,7 @@ type hashJob struct {
 // largest Manifest, not the size of the tree.
 func Verify(ctx context.Context, dir string, opts ...Option) (*Report, error) {
 	cfg := newConfig(opts)
-	root := filepath.Clean(dir)
-	if !os.IsPathSeparator(root[len(root)-1]) {
-		root += string(filepath.Separator)
-	}
-	v := &verifier{ctx: ctx, root: root, cfg: cfg, jobs: make(chan []hashJob, hashQueue), walks: make(chan struct{}, cfg.workers)}
+	v := &verifier{ctx: ctx, root: rootPrefix(dir), cfg: cfg, jobs: make(chan []hashJob, hashQueue), walks: make(chan struct{}, cfg.workers)}
 	v.count = progress.New(cfg.progress, "verifying", "files")
 	if cfg.cacheDir != "" && cacheSupported {
 		v.cache = &verifyCache{racyBefore: time.Now().Add(-cfg.racy).UnixNano()}
@@ -278,6 +274,15 @@ func (v *verifier) problem(p, kind, format string, args ...any) {
 		return
 	}
 	v.report.Problems = append(v.report.Problems, Problem{Path: p, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+}
+
+// rootPrefix returns dir, cleaned, ending in a separator, for osPath.
+func rootPrefix(dir string) string {
+	root := filepath.Clean(dir)
+	if !os.IsPathSeparator(root[len(root)-1]) {
+		root += string(filepath.Separator)
+	}
+	return root
 }
 
 // osPath returns the path of a tree-relative path: relative paths are
