@@ -159,21 +159,17 @@ func prepare(dir string, pkgs int) (string, error) {
 // gemato.
 func fullTable(o options, large, small string) error {
 	ctx := context.Background()
-	fmt.Fprintln(os.Stderr, "measuring the floor...")
-	hl, err := hashLimit(large, o.runs)
+	fmt.Fprintln(os.Stderr, "reading the tree into memory for the hashing anchor...")
+	hl, err := hashLimit(large)
 	if err != nil {
 		return err
 	}
-	fsf, err := readFloor(large, o.runs)
+	fsf, err := readFloor(large)
 	if err != nil {
 		return err
 	}
-	floor := hl.t.median() + fsf.t.median()
-	var rows []string
-	rows = append(rows, hl.row(0, false), fsf.row(0, false),
-		fmt.Sprintf("| **floor**: file system + hashing | %d | %.1f | %.2f s |  |  |  | 100%% |  |", hl.files, float64(hl.bytes)/1e6, floor.Seconds()))
-
-	var gemRows []string
+	var rows, gemRows []string
+	var floors, ratios []float64
 	for _, tree := range []string{large, small} {
 		label := filepath.Base(tree)
 		fmt.Fprintf(os.Stderr, "create and verify, %s (treelog and gemato, alternately)...\n", label)
@@ -182,6 +178,10 @@ func fullTable(o options, large, small string) error {
 		var ct, vt, gct, gvt times
 		var peak uint64
 		for range o.runs {
+			var floor time.Duration
+			if tree == large {
+				floor = hl.measure() + fsf.measure()
+			}
 			t0 := time.Now()
 			if cr, err = manifest.Create(ctx, tree, manifest.WithLayout(manifest.LayoutGentoo)); err != nil {
 				return err
@@ -206,6 +206,10 @@ func fullTable(o options, large, small string) error {
 				return vr.Error()
 			}
 			vt = append(vt, d)
+			if floor > 0 {
+				floors = append(floors, floor.Seconds())
+				ratios = append(ratios, 100*floor.Seconds()/d.Seconds())
+			}
 			if d, err = gematoRun(o, "verify", tree); err != nil {
 				return err
 			}
@@ -216,9 +220,15 @@ func fullTable(o options, large, small string) error {
 				return err
 			}
 		}
-		f := floor
-		if tree != large {
-			f = 0
+		if tree == large {
+			floor := hl.t.median() + fsf.t.median()
+			rows = append(rows, hl.row(0, false), fsf.row(0, false),
+				fmt.Sprintf("| **floor**: file system + hashing, each run's sum | %d | %.1f | %.2f s | %.2f–%.2f s |  |  | 100%% |  |",
+					hl.files, float64(hl.bytes)/1e6, floor.Seconds(), slices.Min(floors), slices.Max(floors)))
+		}
+		f := time.Duration(0)
+		if tree == large {
+			f = hl.t.median() + fsf.t.median()
 		}
 		rows = append(rows,
 			result{name: "treelog create, unchanged tree (" + label + ")", files: cr.Files, bytes: cr.Bytes, t: ct}.row(0, false),
@@ -227,14 +237,16 @@ func fullTable(o options, large, small string) error {
 			fmt.Sprintf("| create (%s) | %.2f s (%s) | %.2f s (%s) | %.1fx |", label, gct.median().Seconds(), gct.spread(), ct.median().Seconds(), ct.spread(), gct.median().Seconds()/ct.median().Seconds()),
 			fmt.Sprintf("| verify (%s) | %.2f s (%s) | %.2f s (%s) | %.1fx |", label, gvt.median().Seconds(), gvt.spread(), vt.median().Seconds(), vt.spread(), gvt.median().Seconds()/vt.median().Seconds()))
 	}
-	fmt.Println("Full create and verify, beside the floor (file system + hashing, both on all cores):")
+	fmt.Println("Full create and verify, beside the floor (file system + hashing, both on all cores, measured before each verification):")
 	fmt.Println()
 	fmt.Println("| measurement | files | MB | median | spread | MB/s | files/s | floor / time | peak heap |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		fmt.Println(r)
 	}
-	fmt.Println()
+	slices.Sort(ratios)
+	fmt.Printf("\nFloor / verify, run by run (each run's floor against the verification right after it): %s; median %.0f%%.\n\n",
+		pcts(ratios), ratios[len(ratios)/2])
 	fmt.Printf("gemato (%s), BLAKE2B SHA512, -j %d, beside treelog, alternating runs:\n\n", gematoVersion(o), runtime.NumCPU())
 	fmt.Println("| operation | gemato | treelog | gemato / treelog |")
 	fmt.Println("|---|---|---|---|")
@@ -243,6 +255,14 @@ func fullTable(o options, large, small string) error {
 	}
 	fmt.Println()
 	return nil
+}
+
+func pcts(v []float64) string {
+	var s []string
+	for _, x := range v {
+		s = append(s, fmt.Sprintf("%.0f%%", x))
+	}
+	return strings.Join(s, ", ")
 }
 
 // incrementalTable measures a verification with the cache of the previous
@@ -271,11 +291,25 @@ func incrementalTable(o options, tree string) error {
 	if err != nil {
 		return err
 	}
-	incremental := func(label string) (result, error) {
+	st, err := statFloor(tree)
+	if err != nil {
+		return err
+	}
+	// incremental runs a verification with the first snapshot's cache,
+	// restored; full, if set, runs a full verification before it.
+	incremental := func(label string, full *times, fr **manifest.Report) (result, error) {
 		var t times
 		var peak uint64
 		var r *manifest.Report
 		for range o.runs {
+			if full != nil {
+				t0 := time.Now()
+				if *fr, err = manifest.Verify(ctx, tree); err != nil {
+					return result{}, err
+				}
+				*full = append(*full, time.Since(t0))
+				st.measure()
+			}
 			if err := os.WriteFile(file, saved, 0o600); err != nil {
 				return result{}, err
 			}
@@ -296,7 +330,7 @@ func incrementalTable(o options, tree string) error {
 		fmt.Fprintf(os.Stderr, "  %s: %d of %d files reused; cache %s\n", label, r.Reused, r.Files, r.Cache)
 		return result{name: fmt.Sprintf("%s (%d files read, %d not)", label, r.Files-r.Reused, r.Reused), files: r.Files, bytes: r.Bytes, t: t, peakHeap: peak}, nil
 	}
-	same, err := incremental("incremental, same snapshot")
+	same, err := incremental("incremental, same snapshot", nil, nil)
 	if err != nil {
 		return err
 	}
@@ -311,30 +345,22 @@ func incrementalTable(o options, tree string) error {
 	}
 	var full times
 	var fr *manifest.Report
-	for range o.runs {
-		t0 := time.Now()
-		if fr, err = manifest.Verify(ctx, tree); err != nil {
-			return err
-		}
-		full = append(full, time.Since(t0))
-	}
-	next, err := incremental(fmt.Sprintf("incremental, %.0f%% of the files changed", 100*o.changed))
+	next, err := incremental(fmt.Sprintf("incremental, %.0f%% of the files changed", 100*o.changed), &full, &fr)
 	if err != nil {
 		return err
 	}
-	st, err := statFloor(tree, o.runs)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("Incremental verification (%d files changed, by rename as rsync does, then Manifests re-created), cache of the previous snapshot restored before each run:\n\n", n)
+	fmt.Printf("Incremental verification (%d files changed, by rename as rsync does, then Manifests re-created), cache of the previous snapshot restored before each run; a full verification and a stat of everything before each:\n\n", n)
 	fmt.Println("| measurement | files | MB | median | spread | MB/s | files/s | full / time | peak heap |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	fmt.Println(result{name: "full verify of the second snapshot (no cache)", files: fr.Files, bytes: fr.Bytes, t: full}.row(full.median(), true))
 	fmt.Println(same.row(full.median(), true))
 	fmt.Println(next.row(full.median(), true))
-	fmt.Println(st.row(full.median(), true))
-	fmt.Println()
-	fmt.Printf("Cache file: %.1f MB for %d files.\n", float64(len(saved))/1e6, r.Files)
+	fmt.Println(st.result.row(full.median(), true))
+	var ratios []string
+	for i := range full {
+		ratios = append(ratios, fmt.Sprintf("%.1fx", full[i].Seconds()/next.t[i].Seconds()))
+	}
+	fmt.Printf("\nFull / incremental (1%%), run by run: %s. Cache file: %.1f MB for %d files.\n", strings.Join(ratios, ", "), float64(len(saved))/1e6, r.Files)
 	return nil
 }
 
@@ -465,42 +491,57 @@ func treeFiles(tree string) (files, dirs []string, err error) {
 	return files, dirs, err
 }
 
-// hashLimit reads every file of the tree into memory, then hashes each
-// with BLAKE2B and SHA512 on all cores: the hashing a verifier cannot avoid,
-// with no file system work at all.
-func hashLimit(tree string, runs int) (result, error) {
+// An anchor is a measurement taken one run at a time, between the runs
+// of what it anchors, so that both see the same load on a shared machine.
+type anchor struct {
+	result
+	run func() time.Duration
+}
+
+func (a *anchor) measure() time.Duration {
+	d := a.run()
+	a.t = append(a.t, d)
+	return d
+}
+
+// hashLimit reads every file of the tree into memory; each run hashes each
+// with BLAKE2B and SHA512 on all cores: the hashing a verifier cannot
+// avoid, with no file system work at all.
+func hashLimit(tree string) (*anchor, error) {
 	paths, _, err := treeFiles(tree)
 	if err != nil {
-		return result{}, err
+		return nil, err
 	}
 	files := make([][]byte, len(paths))
 	var total int64
 	for i, p := range paths {
 		if files[i], err = os.ReadFile(p); err != nil {
-			return result{}, err
+			return nil, err
 		}
 		total += int64(len(files[i]))
 	}
-	var t times
-	for range runs {
-		t = append(t, onAllCores(len(files), func(_ []byte, i int) { manifest.HashBytes(files[i], manifest.DefaultHashes) }))
-	}
-	return result{name: "hashing: BLAKE2B+SHA512 in memory, all cores", files: int64(len(files)), bytes: total, t: t}, nil
+	return &anchor{
+		result: result{name: "hashing: BLAKE2B+SHA512 in memory, all cores", files: int64(len(files)), bytes: total},
+		run: func() time.Duration {
+			return onAllCores(len(files), func(_ []byte, i int) { manifest.HashBytes(files[i], manifest.DefaultHashes) })
+		},
+	}, nil
 }
 
-// readFloor opens, reads and closes every file on all cores without
-// hashing: the file system's share of a verification. Like the verifier, it
-// takes a short read as the end of a file, sparing the read that returns 0.
-func readFloor(tree string, runs int) (result, error) {
+// readFloor: each run opens, reads and closes every file on all cores
+// without hashing: the file system's share of a verification. Like the
+// verifier, it takes a short read as the end of a file, sparing the read
+// that returns 0.
+func readFloor(tree string) (*anchor, error) {
 	paths, _, err := treeFiles(tree)
 	if err != nil {
-		return result{}, err
+		return nil, err
 	}
-	var t times
 	var total atomic.Int64
-	for range runs {
+	a := &anchor{result: result{name: "file system: open+read+close, no hashing, all cores", files: int64(len(paths))}}
+	a.run = func() time.Duration {
 		total.Store(0)
-		t = append(t, onAllCores(len(paths), func(buf []byte, i int) {
+		d := onAllCores(len(paths), func(buf []byte, i int) {
 			fd, err := syscall.Open(paths[i], syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 			if err != nil {
 				return
@@ -516,27 +557,30 @@ func readFloor(tree string, runs int) (result, error) {
 					return
 				}
 			}
-		}))
+		})
+		a.bytes = total.Load()
+		return d
 	}
-	return result{name: "file system: open+read+close, no hashing, all cores", files: int64(len(paths)), bytes: total.Load(), t: t}, nil
+	return a, nil
 }
 
-// statFloor stats every file and directory on all cores: what checking a
-// tree against a stat cache cannot avoid.
-func statFloor(tree string, runs int) (result, error) {
+// statFloor: each run stats every file and directory on all cores: what
+// checking a tree against a stat cache cannot avoid.
+func statFloor(tree string) (*anchor, error) {
 	files, dirs, err := treeFiles(tree)
 	if err != nil {
-		return result{}, err
+		return nil, err
 	}
 	paths := append(files, dirs...)
-	var t times
-	for range runs {
-		t = append(t, onAllCores(len(paths), func(_ []byte, i int) {
-			var st syscall.Stat_t
-			syscall.Stat(paths[i], &st)
-		}))
-	}
-	return result{name: fmt.Sprintf("anchor: stat of every file and directory (%d), all cores", len(paths)), files: int64(len(files)), t: t}, nil
+	return &anchor{
+		result: result{name: fmt.Sprintf("anchor: stat of every file and directory (%d), all cores", len(paths)), files: int64(len(files))},
+		run: func() time.Duration {
+			return onAllCores(len(paths), func(_ []byte, i int) {
+				var st syscall.Stat_t
+				syscall.Stat(paths[i], &st)
+			})
+		},
+	}, nil
 }
 
 // onAllCores runs job(buf, i) for i in [0, n) on one goroutine per core,
