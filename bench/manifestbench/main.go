@@ -233,7 +233,6 @@ func fullTable(o options, large, small string) error {
 		var cr *manifest.CreateReport
 		var vr *manifest.Report
 		var ct, vt, gct, gvt samples
-		var peak uint64
 		for range o.runs {
 			if tree == large {
 				h, f := hl.measure(), fsf.measure()
@@ -253,12 +252,10 @@ func fullTable(o options, large, small string) error {
 			}
 			gct = append(gct, g)
 
-			stop := sampleHeap(&peak)
 			v, err := timed(func() (err error) {
 				vr, err = manifest.Verify(ctx, tree)
 				return err
 			})
-			stop()
 			if err != nil {
 				return err
 			}
@@ -270,6 +267,13 @@ func fullTable(o options, large, small string) error {
 				return err
 			}
 			gvt = append(gvt, g)
+		}
+		if tree == large {
+			hl.run, fsf.run = nil, nil // the tree in memory is no longer needed
+		}
+		peak, err := peakHeap(func() error { _, err := manifest.Verify(ctx, tree); return err })
+		if err != nil {
+			return err
 		}
 		if o.profile != "" && tree == large {
 			if err := profileVerify(o, tree); err != nil {
@@ -340,7 +344,6 @@ func incrementalTable(o options, tree string) error {
 	// before each.
 	incremental := func(label string, full *samples, fr **manifest.Report) (result, error) {
 		var t samples
-		var peak uint64
 		var r *manifest.Report
 		for range o.runs {
 			if full != nil {
@@ -357,12 +360,10 @@ func incrementalTable(o options, tree string) error {
 			if err := os.WriteFile(file, saved, 0o600); err != nil {
 				return result{}, err
 			}
-			stop := sampleHeap(&peak)
 			d, err := timed(func() (err error) {
 				r, err = manifest.Verify(ctx, tree, manifest.WithCache(cacheDir))
 				return err
 			})
-			stop()
 			if err != nil {
 				return result{}, err
 			}
@@ -370,6 +371,13 @@ func incrementalTable(o options, tree string) error {
 				return result{}, r.Error()
 			}
 			t = append(t, d)
+		}
+		if err := os.WriteFile(file, saved, 0o600); err != nil {
+			return result{}, err
+		}
+		peak, err := peakHeap(func() error { _, err := manifest.Verify(ctx, tree, manifest.WithCache(cacheDir)); return err })
+		if err != nil {
+			return result{}, err
 		}
 		fmt.Fprintf(os.Stderr, "  %s: %d of %d files reused; cache %s\n", label, r.Reused, r.Files, r.Cache)
 		return result{name: fmt.Sprintf("%s (%d files read, %d not)", label, r.Files-r.Reused, r.Reused), files: r.Files, bytes: r.Bytes, t: t, peakHeap: peak}, nil
@@ -490,13 +498,16 @@ func gematoRun(o options, args ...string) (sample, error) {
 	return sample{wall: d, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, nil
 }
 
-// sampleHeap records the peak of heap in use, above what was in use when
-// it started (after a collection), until stop is called.
-func sampleHeap(peak *uint64) (stop func()) {
+// peakHeap runs f once more, untimed, and returns the peak of heap in use
+// above what was in use when it started (after a collection, so that
+// nothing else's garbage counts). Sampling stops the world every 5 ms,
+// which is why the timed runs do not sample.
+func peakHeap(f func() error) (uint64, error) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	base := ms.HeapInuse
+	var peak uint64
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -507,8 +518,8 @@ func sampleHeap(peak *uint64) (stop func()) {
 		defer t.Stop()
 		for {
 			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > base && ms.HeapInuse-base > *peak {
-				*peak = ms.HeapInuse - base
+			if ms.HeapInuse > base && ms.HeapInuse-base > peak {
+				peak = ms.HeapInuse - base
 			}
 			select {
 			case <-done:
@@ -517,7 +528,10 @@ func sampleHeap(peak *uint64) (stop func()) {
 			}
 		}
 	}()
-	return func() { close(done); wg.Wait() }
+	err := f()
+	close(done)
+	wg.Wait()
+	return peak, err
 }
 
 // treeFiles lists the tree's regular files and directories.
