@@ -429,6 +429,19 @@ func (w *walker) isIgnored(p string) bool {
 	return false
 }
 
+// ignoredHere reports whether an active Manifest IGNOREs p itself. It is
+// enough for a name in the directory being walked: its ancestors were
+// walked, so none is ignored, and a Manifest loaded since can only ignore
+// paths below its own directory.
+func (w *walker) ignoredHere(p string) bool {
+	for _, a := range w.stack {
+		if a.ignores[p] {
+			return true
+		}
+	}
+	return false
+}
+
 func (v *verifier) injectedIgnored(p string) bool {
 	if len(v.cfg.ignore) == 0 {
 		return false
@@ -555,7 +568,7 @@ func (w *walker) walkDir(dir string, old *cview, nd *cnode) error {
 			continue
 		}
 		p := join(dir, name)
-		if p == TopManifestName || w.v.cfg.ignore[p] || w.isIgnored(p) {
+		if p == TopManifestName || w.v.cfg.ignore[p] || w.ignoredHere(p) {
 			continue
 		}
 		mode := de.mode
