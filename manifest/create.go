@@ -200,19 +200,14 @@ func (c *creator) readPrev(rel string) *prevManifest {
 		if err != nil {
 			continue
 		}
-		text, release, err := decompressPooled(name, data)
+		text, err := decompress(name, data)
 		if err != nil {
 			if c.cfg.keepDist { // its DIST lines cannot be kept
 				c.fail("%s: %v", join(rel, name), err)
 			}
 			return nil
 		}
-		p := &prevManifest{name: name, stored: data, text: text}
-		if compression(name) != "" {
-			p.text = bytes.Clone(text) // out of the pool
-			release()
-		}
-		return p
+		return &prevManifest{name: name, stored: data, text: text}
 	}
 	return nil
 }

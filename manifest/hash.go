@@ -132,6 +132,9 @@ type multiHasher struct {
 	set    hashSet
 	idx    []int // algorithm index of each of hashes
 	hashes []hash.Hash
+	// sum receives a digest: a buffer on the stack would escape through
+	// the hash.Hash interface, an allocation per file.
+	sum [64]byte
 }
 
 // hasherPools hold reusable multiHashers per set: allocating fresh hash
@@ -165,9 +168,8 @@ func (m *multiHasher) write(b []byte) {
 
 func (m *multiHasher) sums() Checksums {
 	cs := make(Checksums, len(m.hashes))
-	var buf [64]byte
 	for i, h := range m.hashes {
-		cs[i] = Checksum{Name: algorithms[m.idx[i]].name, Value: hex.EncodeToString(h.Sum(buf[:0]))}
+		cs[i] = Checksum{Name: algorithms[m.idx[i]].name, Value: hex.EncodeToString(h.Sum(m.sum[:0]))}
 	}
 	return cs
 }
@@ -185,9 +187,7 @@ func (d *digests) value(i int) []byte {
 	if !d.done[i] {
 		for k, j := range d.m.idx {
 			if j == i {
-				var buf [64]byte
-				sum := d.m.hashes[k].Sum(buf[:0])
-				hex.Encode(d.hex[i][:], sum)
+				hex.Encode(d.hex[i][:], d.m.hashes[k].Sum(d.m.sum[:0]))
 				break
 			}
 		}

@@ -5,7 +5,6 @@
 package manifest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -159,9 +158,12 @@ func syntaxErr(line int, format string, args ...any) error {
 // Parse parses a Manifest file. Fields are separated by whitespace, blank
 // lines and surrounding whitespace (a CR included) are ignored, as GLEP 74
 // asks. An OpenPGP cleartext-signed Manifest is accepted and unwrapped.
-func Parse(data []byte) (*Manifest, error) {
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrSyntax, len(data), MaxSize)
+func Parse(data []byte) (*Manifest, error) { return parseText(string(data)) }
+
+// parseText parses a Manifest; the entries' strings are substrings of text.
+func parseText(text string) (*Manifest, error) {
+	if len(text) > MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrSyntax, len(text), MaxSize)
 	}
 	m := &Manifest{}
 	const (
@@ -173,12 +175,11 @@ func Parse(data []byte) (*Manifest, error) {
 	)
 	state := plain
 	timestamps := 0
-	lines := bytes.Count(data, []byte{'\n'}) + 1
+	lines := strings.Count(text, "\n") + 1
 	m.Entries = make([]Entry, 0, lines)
 	// Every entry's hashes share one backing array: two allocations per
 	// Manifest instead of one per line.
 	arena := make([]Checksum, 0, 2*lines)
-	text := string(data)
 	var fieldBuf [24]string
 	for no := 1; text != ""; no++ {
 		line := text

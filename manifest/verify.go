@@ -150,7 +150,7 @@ func newConfig(opts []Option) *config {
 
 // fileEntry is the merged expectation for one file from one Manifest.
 type fileEntry struct {
-	Entry
+	*Entry          // in its Manifest's Entries
 	path     string // relative to the tree root
 	manifest string // path of the Manifest that lists it
 	level    int    // the stack index of that Manifest
@@ -370,13 +370,13 @@ func (w *walker) push(name string, m *Manifest) {
 			continue
 		}
 		if prev, dup := a.files[p]; dup {
-			if err := compatible(&prev.Entry, e); err != nil {
+			if err := compatible(prev.Entry, e); err != nil {
 				w.v.problem(p, KindConflict, "%s lists it twice: %v", name, err)
 			}
-			mergeChecksums(&prev.Entry, e)
+			mergeChecksums(prev.Entry, e)
 			continue
 		}
-		arena = append(arena, fileEntry{Entry: *e, path: p, manifest: name, level: len(w.stack) - 1})
+		arena = append(arena, fileEntry{Entry: e, path: p, manifest: name, level: len(w.stack) - 1})
 		fe := &arena[len(arena)-1]
 		a.files[p] = fe
 		if e.Tag == TagManifest {
@@ -491,7 +491,7 @@ func (w *walker) loadSubManifests(dir string, dc *dirCache) {
 			if !w.checkBytes(fe, data) {
 				continue
 			}
-			m, err := parseStored(fe.path, data)
+			m, err := parseOwned(fe.path, data) // data is not used again
 			if err != nil {
 				w.v.problem(fe.path, KindManifest, "%v", err)
 				continue
@@ -556,7 +556,8 @@ func (w *walker) walkDir(dir string, old *cview, nd *cnode) error {
 	}
 	dc.setStat(dst)
 	slices.SortFunc(ents, func(a, b dirEntry) int { return strings.Compare(a.name, b.name) })
-	batch := make([]hashJob, 0, batchSize)
+	// A batch as large as the directory needs: most hold a few files.
+	batch := make([]hashJob, 0, min(batchSize, len(ents)))
 	defer func() {
 		if len(batch) > 0 {
 			w.v.send(batch)
@@ -629,7 +630,7 @@ func (w *walker) walkDir(dir string, old *cview, nd *cnode) error {
 				if err := w.v.send(batch); err != nil {
 					return err
 				}
-				batch = make([]hashJob, 0, batchSize)
+				batch = make([]hashJob, 0, min(batchSize, len(ents)))
 			}
 		}
 	}
@@ -665,7 +666,7 @@ func (w *walker) markMatched(p string) {
 // checkEntries reports entries from different Manifests that disagree.
 func (w *walker) checkEntries(p string, entries []*fileEntry) bool {
 	for _, fe := range entries[1:] {
-		if err := compatible(&entries[0].Entry, &fe.Entry); err != nil {
+		if err := compatible(entries[0].Entry, fe.Entry); err != nil {
 			w.v.problem(p, KindConflict, "%s and %s disagree: %v", entries[0].manifest, fe.manifest, err)
 			w.markMatched(p)
 			return false
