@@ -77,6 +77,7 @@ func WithFull() Option { return func(c *config) { c.full = true } }
 // A cacheFile is a loaded cache: its body, checked, not yet decoded.
 type cacheFile struct {
 	body string
+	raw  []byte // the whole file
 }
 
 // cacheIdentity is what binds a cache to one tree and one configuration.
@@ -186,7 +187,7 @@ func parseCache(data []byte, id *cacheIdentity) (*cacheFile, bool, error) {
 	if fields[2] != hex.EncodeToString(id.ignores[:]) {
 		return nil, false, cacheErr("it was written with other ignore paths")
 	}
-	return &cacheFile{body: rest}, fields[1] == hex.EncodeToString(id.top[:]), nil
+	return &cacheFile{body: rest, raw: data}, fields[1] == hex.EncodeToString(id.top[:]), nil
 }
 
 // A cview is one decoded node of a loaded cache.
@@ -382,13 +383,17 @@ func (n *cnode) head(b []byte) []byte {
 	return binary.AppendVarint(b, n.st.ctime)
 }
 
-// saveCache writes the cache of a verified tree atomically.
-func saveCache(file string, id *cacheIdentity, root *cnode) error {
+// saveCache writes the cache of a verified tree atomically, unless it is
+// the one loaded (old), byte for byte: nothing changed, nothing to sync.
+func saveCache(file string, id *cacheIdentity, root *cnode, old []byte) error {
 	h := id.header()
 	b := make([]byte, 0, len(h)+root.measure()+len("checksum \n")+2*sha256.Size)
 	b = root.encode(append(b, h...))
 	sum := sha256.Sum256(b)
 	b = fmt.Appendf(b, "checksum %x\n", sum)
+	if bytes.Equal(b, old) {
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return err
 	}

@@ -357,9 +357,15 @@ func TestCacheNewSnapshot(t *testing.T) {
 }
 
 // TestCacheFullAndRacy: WithFull reads everything; files changed just
-// before a verification are not trusted by the cache it writes.
+// before a verification are not trusted by the cache it writes; a
+// verification that changed nothing does not rewrite the cache.
 func TestCacheFullAndRacy(t *testing.T) {
 	tree, cache, _ := cachedTree(t)
+	before, _ := os.Stat(cacheFileOf(t, cache, tree))
+	verifyCached(t, tree, cache)
+	if after, _ := os.Stat(cacheFileOf(t, cache, tree)); !os.SameFile(before, after) {
+		t.Error("an unchanged cache was written again")
+	}
 	r := verifyCached(t, tree, cache, WithFull())
 	if !r.OK() || r.Reused != 0 || !strings.Contains(r.Cache, "full verification") {
 		t.Errorf("full: ok %v, %d reused, cache %q", r.OK(), r.Reused, r.Cache)

@@ -15,6 +15,7 @@ type verifyCache struct {
 	file       string
 	id         cacheIdentity
 	dec        decoder
+	old        []byte // the cache file loaded, if any
 	root       *cnode
 	note       string
 	reused     atomic.Int64
@@ -44,7 +45,7 @@ func (c *verifyCache) load(v *verifier, top []byte) *cview {
 		c.note = "none yet for this tree; every file hashed"
 		return nil
 	}
-	c.dec = decoder{cf.body}
+	c.dec, c.old = decoder{cf.body}, cf.raw
 	root, err := c.dec.node(0)
 	if err != nil || !root.is(flagDir) || root.name != "" || root.end != len(cf.body) {
 		c.note = errCacheBody.Error() + "; every file hashed"
@@ -75,7 +76,7 @@ func (c *verifyCache) finish(v *verifier) {
 	if !r.OK() || c.file == "" || c.root == nil {
 		return
 	}
-	if err := saveCache(c.file, &c.id, c.root); err != nil {
+	if err := saveCache(c.file, &c.id, c.root, c.old); err != nil {
 		r.Cache += "; not saved: " + err.Error()
 	}
 }
