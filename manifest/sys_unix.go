@@ -3,7 +3,6 @@
 package manifest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -11,18 +10,6 @@ import (
 
 // fileID identifies a directory, to detect symbolic link loops.
 type fileID struct{ dev, ino uint64 }
-
-func dirID(f *os.File) (fileID, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return fileID{}, err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}, errors.New("no inode information")
-	}
-	return fileID{dev: uint64(st.Dev), ino: st.Ino}, nil
-}
 
 // openRead opens path for reading with a plain system call, retrying when
 // a signal interrupts it.
