@@ -18,6 +18,7 @@ import (
 	"unsafe"
 
 	"treelog/internal/atomicfile"
+	"treelog/internal/untrusted"
 )
 
 // The verification cache lets Verify skip files that did not change since
@@ -153,7 +154,7 @@ func loadCache(file string, id *cacheIdentity) (c *cacheFile, sameTop bool, err 
 func parseCache(data []byte, id *cacheIdentity) (*cacheFile, bool, error) {
 	first, _, _ := bytes.Cut(data, []byte("\n"))
 	if string(first) != cacheHeader {
-		return nil, false, cacheErr("written by another version (first line %q, want %q)", trim(string(first)), cacheHeader)
+		return nil, false, cacheErr("written by another version (first line %q, want %q)", untrusted.Short(string(first), 60), cacheHeader)
 	}
 	// The trailer: "checksum " + 64 hex digits + "\n".
 	const trailer = len("checksum \n") + 2*sha256.Size

@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"compress/bzip2"
+
 	// Manifests are written with the standard library's deflate, as
 	// before: the same tree gives the same Manifest.gz bytes.
 	stdgzip "compress/gzip"

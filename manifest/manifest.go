@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"treelog/internal/untrusted"
 )
 
 // Tag is the first field of a Manifest line.
@@ -220,7 +222,7 @@ func parseText(text string) (*Manifest, error) {
 			continue
 		}
 		if strings.HasPrefix(line, "-----") {
-			return nil, syntaxErr(no, "unexpected OpenPGP armor line %q", trim(line))
+			return nil, syntaxErr(no, "unexpected OpenPGP armor line %q", untrusted.Short(line, 60))
 		}
 		if state == pgpDone {
 			return nil, syntaxErr(no, "data after the OpenPGP signature")
@@ -273,13 +275,6 @@ func splitFields(line string, buf []string) []string {
 // asciiSpace marks the ASCII white space octets.
 var asciiSpace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '\v': true, '\f': true}
 
-func trim(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
-}
-
 // parseEntry parses one line's fields; the hashes are appended to arena.
 func parseEntry(f []string, arena *[]Checksum) (Entry, error) {
 	tag := Tag(f[0])
@@ -310,7 +305,7 @@ func parseEntry(f []string, arena *[]Checksum) (Entry, error) {
 		return e, nil
 	case TagManifest, TagData, TagDist, TagEbuild, TagMisc, TagAux:
 	default:
-		return e, fmt.Errorf("unknown tag %q", trim(f[0]))
+		return e, fmt.Errorf("unknown tag %q", untrusted.Short(f[0], 60))
 	}
 	if len(f) < 3 {
 		return e, fmt.Errorf("%s wants a path and a size, got %d value(s)", tag, len(f)-1)
@@ -385,14 +380,14 @@ func isLowerHex(s string) bool {
 
 func parseSize(s string) (uint64, error) {
 	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
-		return 0, fmt.Errorf("size %q is not an unsigned decimal number", trim(s))
+		return 0, fmt.Errorf("size %q is not an unsigned decimal number", untrusted.Short(s, 60))
 	}
 	if len(s) > 1 && s[0] == '0' {
 		return 0, fmt.Errorf("size %q has a leading zero", s)
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("size %q does not fit in 64 bits", trim(s))
+		return 0, fmt.Errorf("size %q does not fit in 64 bits", untrusted.Short(s, 60))
 	}
 	return n, nil
 }
@@ -401,7 +396,7 @@ func parseSize(s string) (uint64, error) {
 func ParseTimestamp(s string) (time.Time, error) {
 	t, err := time.Parse(TimeFormat, s)
 	if err != nil || len(s) != len(TimeFormat) {
-		return time.Time{}, fmt.Errorf("TIMESTAMP %q is not of the form YYYY-MM-DDTHH:MM:SSZ", trim(s))
+		return time.Time{}, fmt.Errorf("TIMESTAMP %q is not of the form YYYY-MM-DDTHH:MM:SSZ", untrusted.Short(s, 60))
 	}
 	return t, nil
 }

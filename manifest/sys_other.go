@@ -4,9 +4,10 @@ package manifest
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
+
+	"treelog/internal/untrusted"
 )
 
 type fileID struct{ dev, ino uint64 }
@@ -44,17 +45,5 @@ func hashPath(path string, m *multiHasher, limit int64, _ *statPair) (int64, err
 
 // readBounded reads a whole Manifest file, refusing more than MaxSize.
 func readBounded(name string, _ int64, _ *statPair) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxSize {
-		return nil, fmt.Errorf("%s: over %d bytes", name, MaxSize)
-	}
-	return b, nil
+	return untrusted.ReadFile(name, MaxSize, "Manifest")
 }
