@@ -261,7 +261,7 @@ func Verify(data []byte, keys Keys) (*Signed, error) {
 	if len(data) > MaxSize {
 		return nil, untrusted.Malformed(ErrMalformed, "%d bytes, over the limit of %d", len(data), MaxSize)
 	}
-	origin, err := originOf(data)
+	origin, err := OriginOf(data)
 	if err != nil {
 		return nil, err
 	}
@@ -287,9 +287,9 @@ func Verify(data []byte, keys Keys) (*Signed, error) {
 	return &Signed{MetaManifest: m, Note: n, Raw: data}, nil
 }
 
-// originOf reads the origin line of a signed MetaManifest, to pick the
-// keys that Verify then checks it with; the full parse follows.
-func originOf(data []byte) (string, error) {
+// OriginOf reads the origin line of a signed MetaManifest, to pick the
+// keys (or the rule) it is then verified by; the full parse follows.
+func OriginOf(data []byte) (string, error) {
 	header, rest, _ := strings.Cut(string(data), "\n")
 	if header != Header {
 		return "", untrusted.Malformed(ErrMalformed, "line 1: want %q", Header)

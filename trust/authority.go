@@ -76,11 +76,13 @@ func (a *Authority) Chain(name string) *Chain {
 // and names the rule; a bad signature by an allowed key is a
 // *note.InvalidSignatureError; bad syntax wraps metamanifest.ErrMalformed.
 func (a *Authority) Authorize(data []byte, index uint64) (*Verdict, error) {
-	m, n, err := metamanifest.Parse(data)
+	// The origin line picks the rule; the publishers file's path (the
+	// common one) then parses the note once, in Verify.
+	origin, err := metamanifest.OriginOf(data)
 	if err != nil {
 		return nil, err
 	}
-	v, err := a.Governing(m.Origin, index)
+	v, err := a.Governing(origin, index)
 	var re *RuleError
 	if errors.As(err, &re) {
 		return nil, &authError{re}
@@ -95,6 +97,10 @@ func (a *Authority) Authorize(data []byte, index uint64) (*Verdict, error) {
 			return nil, err
 		}
 		return &Verdict{Signed: s}, nil
+	}
+	m, n, err := metamanifest.Parse(data)
+	if err != nil {
+		return nil, err
 	}
 	c := a.Chain(v.Name)
 	var allowed []Delegation

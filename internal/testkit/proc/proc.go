@@ -92,12 +92,20 @@ func start(bin string, env []string, at string, args []string) (*Proc, error) {
 		defer close(p.done)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		found := false
 		for sc.Scan() {
 			line := sc.Text()
 			p.mu.Lock()
 			p.logs = append(append(p.logs, line...), '\n')
 			p.mu.Unlock()
+			// Once the address is known, lines are only kept: matching
+			// every line of a busy server would charge the harness's
+			// CPU to the server under test.
+			if found {
+				continue
+			}
 			if m := servingRE.FindStringSubmatch(line); m != nil {
+				found = true
 				select {
 				case addr <- m[1]:
 				default:
