@@ -383,9 +383,12 @@ func mustSK(t *testing.T, name string) string {
 
 func TestReplayFreezeRollback(t *testing.T) {
 	w := newWorld(t)
-	// Replay: the mirror serves an older, validly logged snapshot.
+	// Replay: the mirror serves an older, validly logged snapshot, three
+	// hours after the newer ones were logged (more than --max-lag).
 	w.mirror.SetDir(w.snapshots[0])
-	f := refused(t, w.sync(t), w.cfg(t.TempDir()), client.CheckReplay, "replay: the log holds a newer snapshot of example.org/tree, TIMESTAMP "+w.times[1].Format(time.RFC3339)+" at index 1")
+	later := w.cfg(t.TempDir())
+	later.Now = func() time.Time { return time.Now().Add(3 * time.Hour) }
+	f := refused(t, w.sync(t), later, client.CheckReplay, "2 newer snapshots in the log, the newest TIMESTAMP "+w.times[2].Format(time.RFC3339)+" at index 2")
 	if len(f.Evidence) != 2 {
 		t.Errorf("replay evidence: %d objects", len(f.Evidence))
 	}

@@ -3,6 +3,8 @@ package client
 import (
 	"fmt"
 	"time"
+
+	"treelog/lag"
 )
 
 // oldSnapshot says, as Debian's requirements for old release media put
@@ -32,5 +34,5 @@ func approximately(d time.Duration) string {
 	case d >= day:
 		return plural(int(d/day), "day")
 	}
-	return ago(d)
+	return lag.Words(d)
 }

@@ -10,6 +10,7 @@ import (
 
 	"treelog/checkpoint"
 	"treelog/internal/statefile"
+	"treelog/lag"
 	"treelog/metamanifest"
 	"treelog/policy"
 	"treelog/tiles"
@@ -170,19 +171,27 @@ func (r *run) trustRoots(mmBytes []byte, index uint64, latest *checkpoint.Signed
 	return r.judge(a, mmBytes, index, "")
 }
 
-// newerAllowed finishes the replay check with trust roots: a newer
-// snapshot of the origin counts only if the root in force at its index
-// allowed it, so that a thief's snapshot, signed with a key revoked as of
-// the theft, does not make the last genuine one look replayed.
-func (r *run) newerAllowed(mm *metamanifest.Signed, mmBytes []byte, index uint64) error {
+// newerAllowed returns the newer snapshots of the origin that the replay
+// check found and that are genuine: signed by a key the publishers file
+// allows or, with trust roots, one the root in force at their index
+// allowed, so that a thief's snapshot, signed with a key revoked as of the
+// theft, does not make the last genuine one look replayed.
+func (r *run) newerAllowed() []lag.Snapshot {
+	var out []lag.Snapshot
 	for _, n := range r.newer {
-		if _, err := r.auth.Authorize(n.entry, n.index); err != nil {
+		var err error
+		if r.auth != nil {
+			_, err = r.auth.Authorize(n.entry, n.index)
+		} else {
+			_, err = metamanifest.Verify(n.entry, r.cfg.Publishers)
+		}
+		if err != nil {
 			continue
 		}
-		other, _, _ := metamanifest.Parse(n.entry)
-		return r.fail(replayFailure(mm, mmBytes, index, n.index, n.entry, other))
+		m, _, _ := metamanifest.Parse(n.entry)
+		out = append(out, lag.Snapshot{Index: n.index, Timestamp: m.Timestamp, Entry: n.entry})
 	}
-	return nil
+	return out
 }
 
 // follow reads the root's versions after the chain's latest from the log
@@ -197,7 +206,7 @@ func (r *run) follow(c *trust.Chain, index uint64, latest *checkpoint.Signed) er
 	for {
 		data, err := r.reader.ReadPath(r.ctx, trust.VersionsPath(c.Name(), from), trust.MaxVersionsSize)
 		if err != nil {
-			return r.fail(failf(CheckTrustRoot, nil, "reading the versions of trust root %s from the log: %v", c.Name(), err))
+			return r.failRead(CheckTrustRoot, err, "reading the versions of trust root %s from the log", c.Name())
 		}
 		v, err := trust.ParseVersions(data)
 		if err != nil {

@@ -1,8 +1,9 @@
 // Package client is what a user runs before using a tree synced from an
 // untrusted mirror: it refuses the tree unless it is exactly what the
 // publisher logged, the log entry is witnessed, the view of the log is
-// consistent with everything this client saw before, and the snapshot is
-// fresh — and it says which of these failed, with evidence.
+// consistent with everything this client saw before, no newer snapshot
+// has been in the log for longer than a mirror may lag, and the snapshot
+// is fresh — and it says which of these failed, with evidence.
 package client
 
 import (
@@ -18,6 +19,7 @@ import (
 
 	"treelog/checkpoint"
 	"treelog/internal/untrusted"
+	"treelog/lag"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/pgpsig"
@@ -56,6 +58,10 @@ type Config struct {
 	// MaxAge is how old the newest witness quorum and the snapshot may be
 	// (default 24h).
 	MaxAge time.Duration
+	// MaxLag is how long a newer snapshot of the tree may have been in the
+	// log while a mirror still serves this one (default 2h; see package
+	// lag).
+	MaxLag time.Duration
 	// MaxClockSkew is how far in the future a cosignature may be (default
 	// 10 minutes).
 	MaxClockSkew time.Duration
@@ -65,6 +71,13 @@ type Config struct {
 	// Offline skips every check that needs the network or the state (the
 	// verification cache, which holds no trust, is still used).
 	Offline bool
+	// ProceedIfUnreachable, when the log cannot be read, runs the offline
+	// checks instead of the consistency and replay checks (the rollback
+	// check against this client's state still runs) and reports those two
+	// as skipped, with why. Off by default: a user who turns it on accepts
+	// that a mirror which also blocks the log can serve an old snapshot
+	// (up to MaxAge) without being caught.
+	ProceedIfUnreachable bool
 	// OpenPGP, if set, requires the top-level Manifest to be OpenPGP
 	// cleartext-signed by one of its keys (the distribution's own
 	// signature, logged unchanged).
@@ -96,20 +109,6 @@ type Check struct {
 	Detail string `json:"detail"`
 }
 
-// A Failure is a refusal: the tree or its proofs are bad (an attack, or
-// corruption upstream). Evidence holds the signed objects that conflict.
-type Failure struct {
-	Check    string   `json:"check"`
-	Msg      string   `json:"message"`
-	Evidence [][]byte `json:"evidence,omitempty"`
-}
-
-func (f *Failure) Error() string { return f.Check + ": " + f.Msg }
-
-func failf(check string, evidence [][]byte, format string, args ...any) *Failure {
-	return &Failure{Check: check, Msg: fmt.Sprintf(format, args...), Evidence: evidence}
-}
-
 // A Result describes a verified tree (or how far the checks got).
 type Result struct {
 	Origin       string        `json:"origin"`
@@ -127,8 +126,13 @@ type Result struct {
 	FilesReused  int64         `json:"files_reused"` // of Files, unchanged since they last verified: not read
 	Cache        string        `json:"cache,omitempty"`
 	BytesFetched int64         `json:"bytes_fetched"`
-	Checks       []Check       `json:"checks"`
-	Elapsed      time.Duration `json:"elapsed_ns"`
+	// Lag is the judgment of newer snapshots, when the log holds some.
+	Lag *lag.Verdict `json:"lag,omitempty"`
+	// Unreachable, with ProceedIfUnreachable, is why the log could not be
+	// read: the consistency and replay checks were skipped.
+	Unreachable string        `json:"log_unreachable,omitempty"`
+	Checks      []Check       `json:"checks"`
+	Elapsed     time.Duration `json:"elapsed_ns"`
 }
 
 type run struct {
@@ -151,8 +155,10 @@ type loggedEntry struct {
 	entry []byte
 }
 
+// report records a check's outcome; its detail may quote outside text, so
+// it is escaped.
 func (r *run) report(name, status, format string, args ...any) {
-	c := Check{Name: name, Status: status, Detail: fmt.Sprintf(format, args...)}
+	c := Check{Name: name, Status: status, Detail: untrusted.Escape(fmt.Sprintf(format, args...))}
 	r.res.Checks = append(r.res.Checks, c)
 	if r.cfg.OnCheck != nil {
 		r.cfg.OnCheck(c)
@@ -164,31 +170,51 @@ func (r *run) fail(f *Failure) error {
 	return f
 }
 
+// failRead turns an error of reading the log during check into the
+// outcome: an outage (tiles.ErrUnavailable) is an *UncheckedError (which
+// verify reports), anything else bad data, refused.
+func (r *run) failRead(check string, err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if errors.Is(err, tiles.ErrUnavailable) {
+		return &UncheckedError{Check: check, Err: fmt.Errorf("%s: %w", msg, err)}
+	}
+	return r.fail(failf(check, nil, "%s: %v", msg, err))
+}
+
 // Verify checks the tree in dir, in this order, stopping at the first
 // failure: (1) DIR/.treelog/MetaManifest is signed by a key allowed for its
 // origin; (2) its tlog-proof proves inclusion under a checkpoint signed by
 // a policy log and cosigned by the quorum; (3) that checkpoint is
 // consistent with the last one this client trusted, and the newer is
-// stored; (4) the log's latest witnessed checkpoint holds no newer snapshot
-// of the origin (replay), and the snapshot is not older than one this
-// client saw (rollback); with pinned trust roots, (4b) each root is
+// stored; (4) the snapshot is not older than one this client saw
+// (rollback), and every newer snapshot of the origin in the log's latest
+// witnessed checkpoint entered the log less than MaxLag ago (replay); with
+// pinned trust roots, (4b) each root is
 // followed through the log and the MetaManifest judged by the version in
 // force at its index (CheckTrustRoot); (5) the newest quorum cosignature
 // and the snapshot are within MaxAge (freeze); (6) the tree matches the
 // MetaManifest. With pinned trust roots, (1) checks only the syntax.
 //
-// It returns a *Failure when the tree or its proofs are bad, a *LocalError
-// when this client's state is, and another error when it could not run.
+// It returns a *Failure when the tree or its proofs are bad, an
+// *UncheckedError when the log could not be read, a *LocalError when this
+// client's state is broken and a *ConfigError when the configuration
+// cannot work.
 func Verify(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	start := time.Now()
 	if cfg.Policy == nil || (cfg.Publishers == nil && len(cfg.TrustRoots) == 0) {
-		return nil, errors.New("a policy, and a publishers file or pinned trust roots, are required")
+		return nil, &ConfigError{Msg: "a policy, and a publishers file or pinned trust roots, are required"}
+	}
+	if len(cfg.Policy.Logs) == 0 {
+		return nil, &ConfigError{Msg: "the policy names no log"}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.MaxAge == 0 {
 		cfg.MaxAge = 24 * time.Hour
+	}
+	if cfg.MaxLag == 0 {
+		cfg.MaxLag = 2 * time.Hour
 	}
 	if cfg.MaxClockSkew == 0 {
 		cfg.MaxClockSkew = 10 * time.Minute
@@ -216,11 +242,11 @@ func (r *run) verify(dir string) error {
 	}
 	mm, err := r.publisher(mmBytes)
 	if err != nil {
-		return r.fail(failf(CheckPublisher, [][]byte{mmBytes}, "%v", err))
+		return r.fail(failf(CheckPublisher, nil, "%v", err))
 	}
 	r.res.Origin, r.res.Timestamp = mm.Origin, mm.Timestamp
 	if cfg.Origin != "" && mm.Origin != cfg.Origin {
-		return r.fail(failf(CheckPublisher, [][]byte{mmBytes}, "this is a snapshot of %s, not of %s: the mirror serves another tree", mm.Origin, cfg.Origin))
+		return r.fail(failf(CheckPublisher, nil, "this is a snapshot of %s, not of %s: the mirror serves another tree", mm.Origin, cfg.Origin))
 	}
 	judged := ""
 	if len(cfg.TrustRoots) > 0 {
@@ -239,7 +265,7 @@ func (r *run) verify(dir string) error {
 	vopts := []policy.VerifyOption{policy.WithMaxFutureSkew(cfg.MaxClockSkew), policy.WithClock(cfg.Now)}
 	pr, err := cfg.Policy.VerifyProof(proofBytes, mmBytes, vopts...)
 	if err != nil {
-		return r.fail(failf(CheckProof, [][]byte{proofBytes}, "%v", err))
+		return r.fail(failf(CheckProof, nil, "%v", err))
 	}
 	r.log = pr.Log
 	r.res.Log, r.res.Index, r.res.ProofSize = pr.Log.Origin(), pr.Index(), pr.Checkpoint.Size
@@ -256,10 +282,32 @@ func (r *run) verify(dir string) error {
 		}
 	} else {
 		latest, err := r.online(mm, mmBytes, pr)
-		if err != nil {
+		var ue *UncheckedError
+		switch {
+		case errors.As(err, &ue) && cfg.ProceedIfUnreachable:
+			r.res.Unreachable = untrusted.Escape(ue.Err.Error())
+			skipped := map[string]bool{CheckConsistency: true, CheckReplay: true}
+			for _, c := range r.res.Checks {
+				if c.Status == "ok" {
+					delete(skipped, c.Name)
+				}
+			}
+			for _, name := range []string{CheckConsistency, CheckReplay} {
+				if skipped[name] {
+					r.report(name, "skipped", "NOT CHECKED: the log is unreachable and --proceed-if-log-unreachable is set (%s)", r.res.Unreachable)
+				}
+			}
+			if err := r.trustRootsOffline(mmBytes, pr.Index()); err != nil {
+				return err
+			}
+		case ue != nil:
+			r.report(ue.Check, "failed", "%s", ue.Error())
 			return err
+		case err != nil:
+			return err
+		default:
+			freshest = latest
 		}
-		freshest = latest
 	}
 
 	// 5. Freshness.
@@ -269,19 +317,19 @@ func (r *run) verify(dir string) error {
 	case !ok:
 		r.report(CheckFreshness, "ok", "the policy needs no witnesses, so the log's freshness is not vouched for")
 	case now.Sub(qt) > cfg.MaxAge && cfg.AcceptOld && cfg.Offline:
-		r.report(CheckFreshness, "ok", "--accept-old, offline: the proof's witness quorum cosigned %s ago", ago(now.Sub(qt)))
+		r.report(CheckFreshness, "ok", "--accept-old, offline: the proof's witness quorum cosigned %s ago", lag.Words(now.Sub(qt)))
 	case now.Sub(qt) > cfg.MaxAge:
-		return r.fail(failf(CheckFreshness, [][]byte{freshest.Checkpoint.Bytes()}, "the newest cosignatures by the witness quorum are %s old (max %s): the log, or the mirror serving it, may be frozen", ago(now.Sub(qt)), ago(cfg.MaxAge)))
+		return r.fail(failf(CheckFreshness, nil, "the newest cosignatures by the witness quorum are %s old (max %s): the log, or the mirror serving it, may be frozen", lag.Words(now.Sub(qt)), lag.Words(cfg.MaxAge)))
 	}
 	if age := now.Sub(mm.Timestamp); age > cfg.MaxAge && cfg.AcceptOld {
 		r.res.OldSnapshot = oldSnapshot(mm.Timestamp, age)
 		r.report(CheckFreshness, "ok", "accepted as old (--accept-old): %s", r.res.OldSnapshot)
 	} else if age > cfg.MaxAge {
-		return r.fail(failf(CheckFreshness, [][]byte{mmBytes}, "this snapshot was published %s ago (max %s); a mirror may be withholding updates", ago(age), ago(cfg.MaxAge)))
+		return r.fail(failf(CheckFreshness, nil, "this snapshot was published %s ago (max %s); a mirror may be withholding updates", lag.Words(age), lag.Words(cfg.MaxAge)))
 	}
 	if ok && r.res.OldSnapshot == "" {
 		r.res.QuorumTime = qt
-		r.report(CheckFreshness, "ok", "snapshot published %s ago; witness quorum cosigned %s ago", ago(now.Sub(mm.Timestamp)), ago(now.Sub(qt)))
+		r.report(CheckFreshness, "ok", "snapshot published %s ago; witness quorum cosigned %s ago", lag.Words(now.Sub(mm.Timestamp)), lag.Words(now.Sub(qt)))
 	}
 
 	// 6. The tree itself.
@@ -298,7 +346,7 @@ func (r *run) verify(dir string) error {
 	}
 	r.res.Files, r.res.Bytes, r.res.FilesReused, r.res.Cache = rep.Files, rep.Bytes, rep.Reused, rep.Cache
 	if err := rep.Error(); err != nil {
-		return r.fail(failf(CheckTree, nil, "%v", err))
+		return r.fail(failf(CheckTree, nil, "the files do not match the Manifests: %s", strings.TrimPrefix(err.Error(), "tree does not verify: ")))
 	}
 	detail := fmt.Sprintf("%d files (%.1f MB) match the MetaManifest", rep.Files, float64(rep.Bytes)/1e6)
 	if rep.Reused > 0 {
@@ -320,12 +368,19 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 	if err != nil {
 		return nil, err
 	}
+	// Rollback against this client's own state needs no network: it runs
+	// first, so that an unreachable log never lets one through.
+	if ts, ok := st.Trees[mm.Origin]; ok && mm.Timestamp.Before(ts.Timestamp) && !cfg.AcceptOld {
+		return nil, r.fail(failf(CheckReplay, [][]byte{ts.MetaManifest, mmBytes},
+			"rollback: this snapshot's TIMESTAMP %s is older than %s (log index %d), which this client already accepted",
+			mm.Timestamp.Format(time.RFC3339), ts.Timestamp.Format(time.RFC3339), ts.Index))
+	}
 	urls := cfg.LogURLs
 	if len(urls) == 0 && r.log.URL != "" {
 		urls = []string{r.log.URL}
 	}
 	if len(urls) == 0 {
-		return nil, r.fail(failf(CheckConsistency, nil, "no URL for log %s: give --log (or run --offline)", r.log.Origin()))
+		return nil, &ConfigError{Msg: fmt.Sprintf("the policy gives no URL for log %s: add one to its log line, give --log URL, or run --offline", r.log.Origin())}
 	}
 	opts := []tiles.HTTPOption{tiles.WithMaxEntrySize(trust.MaxEntrySize)}
 	if cfg.HTTPClient != nil {
@@ -333,26 +388,25 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 	}
 	r.reader, err = tiles.NewHTTPReader(urls, opts...)
 	if err != nil {
-		return nil, err
+		return nil, &ConfigError{Msg: err.Error()}
 	}
-	r.prover = tiles.NewProver(r.reader, 256)
-	if ts, err := tiles.NewDirStore(filepath.Join(cfg.StateDir, "tiles", fmt.Sprintf("%x", sha256.Sum256([]byte(r.log.Origin()))))); err == nil {
-		r.prover.WithStore(ts)
-	}
+	r.prover = r.newProver()
 
 	// 3. Consistency with the trusted view.
+	var stored *policy.Result
 	trusted := pr.Checkpoint
 	if ls, ok := st.Logs[r.log.Origin()]; ok {
-		stored, err := checkpoint.Open(ls.Checkpoint, r.log.Verifier())
-		if err != nil {
+		stored, err = cfg.Policy.Verify(ls.Checkpoint)
+		var qe *policy.QuorumError
+		if err != nil && !errors.As(err, &qe) {
 			return nil, &LocalError{Path: filepath.Join(cfg.StateDir, StateFile), Err: fmt.Errorf("stored checkpoint of %s: %w", r.log.Origin(), err)}
 		}
-		if err := r.consistent(stored, pr.Checkpoint); err != nil {
+		if err := r.consistent(stored.Checkpoint, pr.Checkpoint); err != nil {
 			return nil, err
 		}
-		r.report(CheckConsistency, "ok", "the proof's checkpoint (size %d) is consistent with the one this client trusted (size %d)", pr.Checkpoint.Size, stored.Size)
-		if stored.Size > trusted.Size {
-			trusted = stored
+		r.report(CheckConsistency, "ok", "the proof's checkpoint (size %d) is consistent with the one this client trusted (size %d)", pr.Checkpoint.Size, stored.Checkpoint.Size)
+		if stored.Checkpoint.Size > trusted.Size {
+			trusted = stored.Checkpoint
 		}
 	} else {
 		r.report(CheckConsistency, "ok", "first use of log %s: trusting the proof's checkpoint (size %d)", r.log.Origin(), pr.Checkpoint.Size)
@@ -361,17 +415,17 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 		return nil, err
 	}
 
-	// 4. Replay and rollback.
+	// 4. Replay: newer snapshots, and how long they have been logged.
 	raw, err := r.reader.ReadCheckpoint(r.ctx)
 	if err != nil {
-		return nil, r.fail(failf(CheckReplay, nil, "fetching the log's latest checkpoint: %v", err))
+		return nil, r.failRead(CheckReplay, err, "fetching the log's latest checkpoint")
 	}
 	lr, err := cfg.Policy.Verify(raw, policy.WithMaxFutureSkew(cfg.MaxClockSkew), policy.WithClock(cfg.Now))
 	if err != nil {
-		return nil, r.fail(failf(CheckReplay, [][]byte{raw}, "the log's latest checkpoint: %v", err))
+		return nil, r.fail(failf(CheckReplay, nil, "the log's latest checkpoint does not verify: %v", err))
 	}
 	if lr.Log != r.log {
-		return nil, r.fail(failf(CheckReplay, [][]byte{raw}, "the checkpoint at the log's URL is for %s, not %s", lr.Log.Origin(), r.log.Origin()))
+		return nil, r.fail(failf(CheckReplay, nil, "the checkpoint at the log's URL is for %s, not %s", lr.Log.Origin(), r.log.Origin()))
 	}
 	if err := r.consistent(trusted, lr.Checkpoint); err != nil {
 		return nil, err
@@ -382,24 +436,33 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 		}
 	}
 	r.res.LatestSize = lr.Checkpoint.Size
-	if ts, ok := st.Trees[mm.Origin]; ok && mm.Timestamp.Before(ts.Timestamp) && !cfg.AcceptOld {
-		return nil, r.fail(failf(CheckReplay, [][]byte{ts.MetaManifest, mmBytes},
-			"rollback: this snapshot's TIMESTAMP %s is older than %s (log index %d), which this client already saw",
-			mm.Timestamp.Format(time.RFC3339), ts.Timestamp.Format(time.RFC3339), ts.Index))
-	}
-	if err := r.scanNewer(mm, mmBytes, pr.Index(), lr.Checkpoint); err != nil {
+	if err := r.scanNewer(mm, pr.Index(), lr.Checkpoint); err != nil {
 		return nil, err
 	}
 	if err := r.trustRoots(mmBytes, pr.Index(), lr.Checkpoint); err != nil {
 		return nil, err
 	}
-	if err := r.newerAllowed(mm, mmBytes, pr.Index()); err != nil {
-		return nil, err
+	newer := r.newerAllowed()
+	// When each entered the log, from every witnessed checkpoint this run
+	// holds: the proof's, the one this client trusted before, the latest.
+	for i := range newer {
+		var b lag.Bounds
+		for _, known := range []*policy.Result{pr.Result, stored, lr} {
+			b.Learn(known, newer[i].Index)
+		}
+		newer[i].Entered = b.Entered(newer[i].Timestamp)
 	}
-	if cfg.AcceptOld {
+	v := lag.Judge(newer, cfg.MaxLag, cfg.Now())
+	if v.Newer > 0 {
+		r.res.Lag = &v
+	}
+	switch {
+	case cfg.AcceptOld:
 		r.report(CheckReplay, "ok", "--accept-old: newer snapshots of %s in the log (size %d, consistent) are not held against this one", mm.Origin, lr.Checkpoint.Size)
-	} else {
-		r.report(CheckReplay, "ok", "the log's latest checkpoint (size %d, consistent) holds no newer snapshot of %s", lr.Checkpoint.Size, mm.Origin)
+	case !v.OK:
+		return nil, r.fail(failf(CheckReplay, [][]byte{v.Newest.Entry, mmBytes}, "%s; a mirror may be serving an old snapshot", v))
+	default:
+		r.report(CheckReplay, "ok", "the log's latest checkpoint (size %d, consistent): %s", lr.Checkpoint.Size, v)
 	}
 	if ts, ok := st.Trees[mm.Origin]; !ok || mm.Timestamp.After(ts.Timestamp) {
 		st.Trees[mm.Origin] = TreeState{Timestamp: mm.Timestamp, Index: pr.Index(), MetaManifest: mmBytes}
@@ -408,6 +471,17 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 		}
 	}
 	return lr, nil
+}
+
+// newProver returns a prover over the log's URLs that keeps verified tiles
+// in the state directory, so that later runs can prove a smaller
+// checkpoint consistent with the trusted one without the log's help.
+func (r *run) newProver() *tiles.Prover {
+	p := tiles.NewProver(r.reader, 256)
+	if ts, err := tiles.NewDirStore(filepath.Join(r.cfg.StateDir, "tiles", fmt.Sprintf("%x", sha256.Sum256([]byte(r.log.Origin()))))); err == nil {
+		p.WithStore(ts)
+	}
+	return p
 }
 
 // consistent checks that two checkpoints of the log are consistent: the
@@ -426,16 +500,12 @@ func (r *run) consistent(a, b *checkpoint.Signed) error {
 		return nil
 	}
 	proof, err := r.prover.ConsistencyProof(r.ctx, small.Size, large.Checkpoint)
-	if err != nil && strings.Contains(err.Error(), "inconsistent tile") {
+	if errors.Is(err, tiles.ErrMismatch) {
 		// A stored tile may be damaged: try once from the log alone.
-		r.prover = tiles.NewProver(r.reader, 256)
-		proof, err = r.prover.ConsistencyProof(r.ctx, small.Size, large.Checkpoint)
+		proof, err = tiles.NewProver(r.reader, 256).ConsistencyProof(r.ctx, small.Size, large.Checkpoint)
 	}
 	if err != nil {
-		if strings.Contains(err.Error(), "inconsistent tile") {
-			return r.fail(failf(CheckConsistency, [][]byte{large.Bytes()}, "the log's tiles do not match its checkpoint of size %d", large.Size))
-		}
-		return r.fail(failf(CheckConsistency, nil, "fetching a consistency proof from %d to %d: %v", small.Size, large.Size, err))
+		return r.failRead(CheckConsistency, err, "proving the checkpoint of size %d consistent with the one of size %d", small.Size, large.Size)
 	}
 	if err := checkpoint.VerifyConsistency(small.Checkpoint, large.Checkpoint, proof); err != nil {
 		return r.fail(failf(CheckConsistency, evidence, "split view: the checkpoint of size %d is not consistent with the one of size %d (%v)", small.Size, large.Size, err))
@@ -454,54 +524,31 @@ func (r *run) storeCheckpoint(st *State, cp *checkpoint.Signed) error {
 	return st.Save(r.cfg.StateDir)
 }
 
-// scanNewer reads the log's entries after index, verified against cp, and
-// fails if one is a newer snapshot of the same origin.
-func (r *run) scanNewer(mm *metamanifest.Signed, mmBytes []byte, index uint64, cp *checkpoint.Signed) error {
+// scanNewer reads the log's entries after index, verified against cp,
+// shows each to the trust-root check (noteEntry), and keeps those that are
+// snapshots of mm's origin with a newer TIMESTAMP (r.newer), to be judged
+// once it is known which are genuine (newerAllowed). It is the scan that a
+// per-origin index can later replace; lag.Judge does not care which.
+func (r *run) scanNewer(mm *metamanifest.Signed, index uint64, cp *checkpoint.Signed) error {
 	for b := (index + 1) / tiles.TileWidth; b*tiles.TileWidth < cp.Size; b++ {
-		leaves, err := r.prover.LeafHashes(r.ctx, cp.Checkpoint, b)
+		entries, err := tiles.VerifiedEntries(r.ctx, r.reader, r.prover, cp.Checkpoint, b)
 		if err != nil {
-			return r.fail(failf(CheckReplay, nil, "reading the log's tiles: %v", err))
-		}
-		w, _ := tiles.BundleWidth(b, cp.Size)
-		data, err := r.reader.ReadEntryBundle(r.ctx, b, w)
-		if err != nil {
-			return r.fail(failf(CheckReplay, nil, "reading the log's entries: %v", err))
-		}
-		entries, err := tiles.ParseEntryBundle(data, len(leaves))
-		if err != nil {
-			return r.fail(failf(CheckReplay, nil, "the log's entry bundle %d: %v", b, err))
+			return r.failRead(CheckReplay, err, "reading the log's entries")
 		}
 		for i, e := range entries {
 			idx := b*tiles.TileWidth + uint64(i)
-			if checkpoint.LeafHash(e) != leaves[i] {
-				return r.fail(failf(CheckReplay, [][]byte{cp.Bytes()}, "the log's entry %d does not match its checkpoint of size %d", idx, cp.Size))
-			}
 			if idx <= index {
 				continue
 			}
 			r.noteEntry(idx, e)
 			other, _, err := metamanifest.Parse(e)
-			if err != nil || other.Origin != mm.Origin || !other.Timestamp.After(mm.Timestamp) || r.cfg.AcceptOld {
+			if err != nil || other.Origin != mm.Origin || !other.Timestamp.After(mm.Timestamp) {
 				continue
 			}
-			if len(r.cfg.TrustRoots) > 0 {
-				// It counts only if the root in force there allowed it
-				// (not signed by a key revoked since): judged once the
-				// roots are followed (newerAllowed).
-				r.newer = append(r.newer, loggedEntry{idx, e})
-				continue
-			}
-			return r.fail(replayFailure(mm, mmBytes, index, idx, e, other))
+			r.newer = append(r.newer, loggedEntry{idx, e})
 		}
 	}
 	return nil
-}
-
-// replayFailure: the log holds a newer snapshot (e, at idx) of the origin.
-func replayFailure(mm *metamanifest.Signed, mmBytes []byte, index, idx uint64, e []byte, other *metamanifest.MetaManifest) *Failure {
-	return failf(CheckReplay, [][]byte{e, mmBytes},
-		"replay: the log holds a newer snapshot of %s, TIMESTAMP %s at index %d, than this tree's %s (index %d); a mirror may be serving an old snapshot",
-		mm.Origin, other.Timestamp.Format(time.RFC3339), idx, mm.Timestamp.Format(time.RFC3339), index)
 }
 
 func cosigners(r *policy.Result) []string {
@@ -510,22 +557,4 @@ func cosigners(r *policy.Result) []string {
 		out = append(out, c.Witness.Name)
 	}
 	return out
-}
-
-// ago says a duration in words: "9 days", "3 hours", "42 seconds".
-func ago(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	case d >= 2*time.Hour:
-		return fmt.Sprintf("%d hours", int(d.Hours()))
-	case d >= 2*time.Minute:
-		return fmt.Sprintf("%d minutes", int(d.Minutes()))
-	case d < 0:
-		return "in the future by " + ago(-d)
-	}
-	if s := int(d.Seconds()); s != 1 {
-		return fmt.Sprintf("%d seconds", s)
-	}
-	return "1 second"
 }

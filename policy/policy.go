@@ -229,10 +229,7 @@ func parseLogLine(f []string) (LogKey, error) {
 // not a log that is down.
 func CheckURL(u string) error {
 	p, err := url.Parse(u)
-	if err != nil {
-		return fmt.Errorf("URL %q: %w", untrusted.Short(u, 80), err)
-	}
-	if p.Scheme != "http" && p.Scheme != "https" || p.Host == "" {
+	if err != nil || p.Scheme != "http" && p.Scheme != "https" || p.Host == "" {
 		return fmt.Errorf("URL %q is not an http:// or https:// URL with a host", untrusted.Short(u, 80))
 	}
 	return nil

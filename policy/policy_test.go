@@ -252,3 +252,44 @@ func TestParseSyntax(t *testing.T) {
 		t.Error("single-witness quorum")
 	}
 }
+
+// TestEntryTimeBounds: what a checkpoint's cosignatures say about when
+// entries entered the log. With the spec's quorum (2 of X and 1 of Y),
+// cosignatures X1 at t, X2 at t+1, X3 at t+2 and Y1 at t+3:
+//   - a quorum had cosigned it by t+3 (X1, X2 and Y1 are all in by then);
+//   - two X witnesses cosigned it at t+1 or later, so the one X left could
+//     not, with any Y, have cosigned a larger tree before t+1.
+func TestEntryTimeBounds(t *testing.T) {
+	text, lg, ws := specPolicy(t)
+	p, _ := Parse([]byte(text))
+	at := time.Unix(1_700_000_000, 0)
+	r, err := p.Verify(cosign(t, lg, ws, at, "X1", "X2", "X3", "Y1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if by, ok := r.CosignedBy(); !ok || !by.Equal(at.Add(3*time.Second)) {
+		t.Errorf("CosignedBy = %v %v, want t+3", by, ok)
+	}
+	if nb, ok := r.NoneLargerBefore(); !ok || !nb.Equal(at.Add(time.Second)) {
+		t.Errorf("NoneLargerBefore = %v %v, want t+1", nb, ok)
+	}
+	// One Y alone blocks nothing: the X witnesses and the other Ys could
+	// have cosigned a larger tree at any time. And it is no quorum.
+	r, _ = p.Verify(cosign(t, lg, ws, at, "Y1"))
+	if _, ok := r.NoneLargerBefore(); ok {
+		t.Error("one Y cosignature reported a bound on larger trees")
+	}
+	if _, ok := r.CosignedBy(); ok {
+		t.Error("a checkpoint without its quorum reported a time it was cosigned by")
+	}
+	// All three Ys block every quorum (it needs one Y): from the oldest.
+	r, _ = p.Verify(cosign(t, lg, ws, at, "Y1", "Y2", "Y3"))
+	if nb, ok := r.NoneLargerBefore(); !ok || !nb.Equal(at) {
+		t.Errorf("three Ys: NoneLargerBefore = %v %v, want t", nb, ok)
+	}
+	none, _ := Parse([]byte("log " + lg.vkey + "\nquorum none\n"))
+	r, _ = none.Verify(cosign(t, lg, ws, at))
+	if _, ok := r.NoneLargerBefore(); ok {
+		t.Error("quorum none bounded larger trees")
+	}
+}

@@ -107,6 +107,54 @@ func (r *Result) QuorumTime() (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// CosignedBy returns the earliest time by which witnesses that satisfy the
+// quorum had all cosigned this checkpoint: each cosignature shows its
+// witness had seen the checkpoint by its timestamp. Every entry the
+// checkpoint holds had therefore entered the log (was in a witnessed
+// checkpoint) by then. It reports false when the quorum is not met or is
+// "none".
+func (r *Result) CosignedBy() (time.Time, bool) {
+	if r.policy.Quorum == "none" || !r.QuorumMet {
+		return time.Time{}, false
+	}
+	cs := append([]Cosignature(nil), r.Cosigned...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Time.Before(cs[j].Time) })
+	ok := map[string]bool{}
+	for _, c := range cs {
+		ok[c.Witness.Name] = true
+		if r.policy.QuorumMet(ok) {
+			return c.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// NoneLargerBefore returns the latest time T such that the witnesses that
+// did not cosign this checkpoint at or after T cannot form a quorum. An
+// honest witness never cosigns a smaller tree after a larger one, so no
+// quorum can have cosigned a larger tree before T: no entry beyond this
+// checkpoint had entered the log before T. It reports false when no such T
+// exists (too few cosignatures to block a quorum, or quorum "none").
+func (r *Result) NoneLargerBefore() (time.Time, bool) {
+	if r.policy.Quorum == "none" {
+		return time.Time{}, false
+	}
+	cs := append([]Cosignature(nil), r.Cosigned...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Time.After(cs[j].Time) })
+	late := map[string]bool{}
+	for _, c := range cs {
+		late[c.Witness.Name] = true
+		others := map[string]bool{}
+		for _, w := range r.policy.Witnesses {
+			others[w.Name] = !late[w.Name]
+		}
+		if !r.policy.QuorumMet(others) {
+			return c.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // QuorumError is returned when a checkpoint's log signature verifies but its
 // cosignatures do not satisfy the quorum.
 type QuorumError struct {

@@ -97,6 +97,9 @@ type Client struct {
 	// 30s; negative: no retry). Resubmitting is safe: the log answers a
 	// MetaManifest it already holds with its first index.
 	RetryFor time.Duration
+	// OnRetry, if set, is told of each failed attempt that will be tried
+	// again, and after how long: a person waiting wants to know.
+	OnRetry func(err error, after, left time.Duration)
 }
 
 func (c *Client) client() *http.Client {
@@ -136,7 +139,10 @@ func (c *Client) Submit(ctx context.Context, logURL string, mm []byte, wait time
 			p = min(re.after, 10*time.Second)
 		}
 		if time.Now().Add(p).After(deadline) {
-			return nil, err
+			return nil, fmt.Errorf("%w (gave up after retrying for %s)", err, retryFor)
+		}
+		if c.OnRetry != nil {
+			c.OnRetry(err, p, time.Until(deadline))
 		}
 		select {
 		case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -88,7 +89,7 @@ func (r *HTTPReader) ReadTile(ctx context.Context, level, index uint64, width ui
 		return nil, err
 	}
 	if len(b) != want {
-		return nil, fmt.Errorf("tile %s is %d bytes, want %d", TilePath(level, index, width), len(b), want)
+		return nil, fmt.Errorf("%w: tile %s is %d bytes, want %d", ErrMismatch, TilePath(level, index, width), len(b), want)
 	}
 	return b, nil
 }
@@ -111,31 +112,24 @@ func (r *HTTPReader) ReadPath(ctx context.Context, p string, limit int) ([]byte,
 
 // get fetches base/p from each URL in turn, reading at most limit bytes
 // of the (decompressed) body; a longer body is an error, not truncated.
+// The error wraps ErrUnavailable only if no URL served anything to check.
 func (r *HTTPReader) get(ctx context.Context, p string, limit int) ([]byte, error) {
 	var errs []error
-	notFound := 0
 	for _, base := range r.urls {
 		b, err := r.getOne(ctx, base+"/"+p, limit)
 		if err == nil {
 			return b, nil
-		}
-		if errors.Is(err, ErrNotFound) {
-			notFound++
 		}
 		errs = append(errs, err)
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	err := errors.Join(errs...)
-	if notFound == len(r.urls) {
-		return nil, fmt.Errorf("%s: %w", p, ErrNotFound)
-	}
-	return nil, err
+	return nil, joinURLErrors(p, errs)
 }
 
-func (r *HTTPReader) getOne(ctx context.Context, url string, limit int) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+func (r *HTTPReader) getOne(ctx context.Context, u string, limit int) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -145,31 +139,32 @@ func (r *HTTPReader) getOne(ctx context.Context, url string, limit int) ([]byte,
 	req.Header.Set("Accept-Encoding", "gzip, identity")
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text repeats the URL
+		}
+		return nil, fmt.Errorf("GET %s: %w", u, &netError{err})
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("GET %s: %w", url, ErrNotFound)
+		return nil, fmt.Errorf("GET %s: %w (%w)", u, ErrNotFound, ErrUnavailable)
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+		// The reason phrase is the server's: escaped like any outside text.
+		return nil, fmt.Errorf("GET %s: %s (%w)", u, untrusted.Escape(resp.Status), ErrUnavailable)
 	case resp.ContentLength > int64(limit) && resp.Header.Get("Content-Encoding") == "":
-		return nil, fmt.Errorf("GET %s: %d bytes, over the limit of %d", url, resp.ContentLength, limit)
+		return nil, fmt.Errorf("GET %s: %d bytes, %w of %d", u, resp.ContentLength, untrusted.ErrTooLarge, limit)
 	}
 	counted := &countingReader{r: resp.Body, n: &r.BytesRead}
 	var body io.Reader = counted
 	if resp.Header.Get("Content-Encoding") == "gzip" {
 		z, err := gzip.NewReader(io.LimitReader(counted, int64(limit)+1))
 		if err != nil {
-			return nil, fmt.Errorf("GET %s: %w", url, err)
+			return nil, fmt.Errorf("GET %s: %w", u, err)
 		}
 		body = z
 	}
-	b, err := untrusted.ReadAll(body, int64(limit), "GET "+url)
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	return untrusted.ReadAll(body, int64(limit), "GET "+u)
 }
 
 type countingReader struct {
@@ -177,8 +172,13 @@ type countingReader struct {
 	n *atomic.Int64
 }
 
+// Read counts, and marks an error of the connection as an outage (a body
+// cut short is not bad data: nothing arrived to be judged).
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		err = &netError{err}
+	}
 	return n, err
 }

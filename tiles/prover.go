@@ -35,10 +35,14 @@ func NewProver(r Reader, cacheTiles int) *Prover {
 	return &Prover{r: r, cache: map[tlog.Tile]*list.Element{}, lru: list.New(), max: cacheTiles}
 }
 
-// tileReader adapts a Reader to tlog.TileReader for one request.
+// tileReader adapts a Reader to tlog.TileReader for one request. It keeps
+// the error of the last read: tlog returns it without saying so, and any
+// other error tlog returns is its own finding that the tiles do not hash
+// to the tree (see classify).
 type tileReader struct {
-	ctx context.Context
-	p   *Prover
+	ctx     context.Context
+	p       *Prover
+	readErr *error
 }
 
 func (t tileReader) Height() int { return 8 }
@@ -68,11 +72,12 @@ func (t tileReader) ReadTiles(ts []tlog.Tile) ([][]byte, error) {
 				d, err = full[:tl.W*32], nil
 			}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", TilePath(uint64(tl.L), uint64(tl.N), w), err)
+		if err == nil && len(d) != tl.W*32 {
+			err = fmt.Errorf("%w: %d bytes, want %d", ErrMismatch, len(d), tl.W*32)
 		}
-		if len(d) != tl.W*32 {
-			return nil, fmt.Errorf("tile %s is %d bytes, want %d", TilePath(uint64(tl.L), uint64(tl.N), w), len(d), tl.W*32)
+		if err != nil {
+			*t.readErr = fmt.Errorf("reading %s: %w", TilePath(uint64(tl.L), uint64(tl.N), w), err)
+			return nil, *t.readErr
 		}
 		out[i] = d
 	}
@@ -114,8 +119,21 @@ func (p *Prover) put(t tlog.Tile, d []byte) {
 	}
 }
 
-func (p *Prover) hashReader(ctx context.Context, cp checkpoint.Checkpoint) tlog.HashReader {
-	return tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: tlog.Hash(cp.Hash)}, tileReader{ctx: ctx, p: p})
+// hashReader returns a reader of cp's hashes and the place where it
+// keeps its last read error, for classify.
+func (p *Prover) hashReader(ctx context.Context, cp checkpoint.Checkpoint) (tlog.HashReader, *error) {
+	readErr := new(error)
+	return tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: tlog.Hash(cp.Hash)}, tileReader{ctx: ctx, p: p, readErr: readErr}), readErr
+}
+
+// classify turns an error of tlog into one of ours: the read error it
+// passed on (an outage, or bad data the reader caught), or else tlog's own
+// finding that the tiles are not the tree cp signed: ErrMismatch.
+func classify(err error, readErr *error, cp checkpoint.Checkpoint) error {
+	if *readErr != nil {
+		return *readErr
+	}
+	return fmt.Errorf("%w: its tiles do not hash to its checkpoint of size %d (%v)", ErrMismatch, cp.Size, err)
 }
 
 func toHashes(hs []tlog.Hash) []checkpoint.Hash {
@@ -132,9 +150,10 @@ func (p *Prover) InclusionProof(ctx context.Context, cp checkpoint.Checkpoint, i
 	if index >= cp.Size {
 		return nil, fmt.Errorf("index %d is not below the tree size %d", index, cp.Size)
 	}
-	pr, err := tlog.ProveRecord(int64(cp.Size), int64(index), p.hashReader(ctx, cp))
+	hr, readErr := p.hashReader(ctx, cp)
+	pr, err := tlog.ProveRecord(int64(cp.Size), int64(index), hr)
 	if err != nil {
-		return nil, fmt.Errorf("inclusion proof of %d in tree size %d: %w", index, cp.Size, err)
+		return nil, fmt.Errorf("inclusion proof of %d in tree size %d: %w", index, cp.Size, classify(err, readErr, cp))
 	}
 	return toHashes(pr), nil
 }
@@ -148,9 +167,10 @@ func (p *Prover) ConsistencyProof(ctx context.Context, oldSize uint64, cp checkp
 	if oldSize == 0 || oldSize == cp.Size {
 		return nil, nil
 	}
-	pr, err := tlog.ProveTree(int64(cp.Size), int64(oldSize), p.hashReader(ctx, cp))
+	hr, readErr := p.hashReader(ctx, cp)
+	pr, err := tlog.ProveTree(int64(cp.Size), int64(oldSize), hr)
 	if err != nil {
-		return nil, fmt.Errorf("consistency proof from %d to %d: %w", oldSize, cp.Size, err)
+		return nil, fmt.Errorf("consistency proof from %d to %d: %w", oldSize, cp.Size, classify(err, readErr, cp))
 	}
 	return toHashes(pr), nil
 }
@@ -170,9 +190,35 @@ func (p *Prover) LeafHashes(ctx context.Context, cp checkpoint.Checkpoint, tileI
 	for i := range idx {
 		idx[i] = tlog.StoredHashIndex(0, int64(tileIndex)*TileWidth+int64(i))
 	}
-	hs, err := p.hashReader(ctx, cp).ReadHashes(idx)
+	hr, readErr := p.hashReader(ctx, cp)
+	hs, err := hr.ReadHashes(idx)
 	if err != nil {
-		return nil, err
+		return nil, classify(err, readErr, cp)
 	}
 	return toHashes(hs), nil
+}
+
+// Entries returns the entries of the entry bundle with the given index,
+// each checked against its leaf hash in cp's tree. An entry that does not
+// hash to its leaf, or a bundle that does not parse, is ErrMismatch.
+func (p *Prover) Entries(ctx context.Context, cp checkpoint.Checkpoint, bundle uint64) ([][]byte, error) {
+	leaves, err := p.LeafHashes(ctx, cp, bundle)
+	if err != nil {
+		return nil, fmt.Errorf("tiles of entry bundle %d: %w", bundle, err)
+	}
+	w, _ := BundleWidth(bundle, cp.Size)
+	data, err := p.r.ReadEntryBundle(ctx, bundle, w)
+	if err != nil {
+		return nil, fmt.Errorf("entry bundle %d: %w", bundle, err)
+	}
+	entries, err := ParseEntryBundle(data, len(leaves))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMismatch, err)
+	}
+	for i, e := range entries {
+		if checkpoint.LeafHash(e) != leaves[i] {
+			return nil, fmt.Errorf("%w: entry %d does not hash to its leaf in the checkpoint of size %d", ErrMismatch, bundle*TileWidth+uint64(i), cp.Size)
+		}
+	}
+	return entries, nil
 }

@@ -23,7 +23,7 @@ key encrypted with a passphrase (age, scrypt), which the signing daemon
 asked twice on the terminal, or read from --passphrase-file.`, stdout, stderr)
 	name := fs.String("name", "", "key name: a log's origin, a witness's or publisher's name (required)")
 	out := fs.String("out", "", "path prefix of the key files (required)")
-	typ := fs.String("type", "log", "key type: log, publisher or root (Ed25519, 0x01), witness (cosignature/v1, 0x04)")
+	typ := fs.String("type", "", "key type (required): log, publisher or root (Ed25519, 0x01), witness (cosignature/v1, 0x04)")
 	encrypt := fs.Bool("encrypt", false, "encrypt the secret key with a passphrase: PREFIX.key.age (publisher keys only)")
 	passFile := fs.String("passphrase-file", "", "with --encrypt: read the passphrase from this file's first line (/dev/fd/N for a descriptor) instead of the terminal")
 	if rc := parseFlags(fs, args, 0, stderr); rc >= 0 {
@@ -34,6 +34,8 @@ asked twice on the terminal, or read from --passphrase-file.`, stdout, stderr)
 	}
 	var t byte
 	switch *typ {
+	case "":
+		return usageErr(stderr, "keygen", "--type is required: log, publisher, root or witness (a key made for the wrong role cannot be used in it)")
 	case "log", "publisher", "root":
 		t = note.TypeEd25519
 	case "witness":

@@ -13,14 +13,17 @@ import (
 	"github.com/spf13/pflag"
 
 	"treelog/internal/cli"
+	"treelog/internal/untrusted"
+	"treelog/policy"
 )
 
-// Exit codes shared by every subcommand.
+// Exit codes shared by every subcommand (and every treelog program).
 const (
-	exitOK    = 0
-	exitFail  = 1 // a verification failed: the input is bad
-	exitUsage = 2
-	exitLocal = 3 // this machine's own state is unreadable or corrupt
+	exitOK        = cli.ExitOK
+	exitFail      = cli.ExitRefused   // a verification failed: the input is bad
+	exitUsage     = cli.ExitUsage     // bad flags or configuration
+	exitLocal     = cli.ExitLocal     // this machine's own state is unreadable or corrupt
+	exitUnchecked = cli.ExitUnchecked // could not check: the log is unreachable
 )
 
 type command struct {
@@ -92,11 +95,23 @@ func parseFlags(fs *pflag.FlagSet, args []string, nargs int, stderr io.Writer) i
 }
 
 func usageErr(stderr io.Writer, cmd, format string, args ...any) int {
-	fmt.Fprintf(stderr, "treelog %s: %s\n", cmd, fmt.Sprintf(format, args...))
+	fmt.Fprintf(stderr, "treelog %s: %s\n", cmd, untrusted.Escape(fmt.Sprintf(format, args...)))
 	return exitUsage
 }
 
+// fail reports an error; its text may quote what a log or a file said,
+// so it is escaped.
 func fail(stderr io.Writer, cmd string, err error) int {
-	fmt.Fprintf(stderr, "treelog %s: %v\n", cmd, err)
+	fmt.Fprintf(stderr, "treelog %s: %s\n", cmd, untrusted.Escape(err.Error()))
 	return exitFail
+}
+
+// checkURLs checks each URL given to flag (policy.CheckURL).
+func checkURLs(flag string, urls ...string) error {
+	for _, u := range urls {
+		if err := policy.CheckURL(u); err != nil {
+			return fmt.Errorf("--%s: %w", flag, err)
+		}
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"treelog/demo/network"
 	"treelog/internal/keyfile"
 	"treelog/internal/testkit/proc"
+	"treelog/internal/testkit/script"
 )
 
 func TestMain(m *testing.M) {
@@ -42,7 +43,7 @@ func TestScripts(t *testing.T) {
 	var nets sync.Map // work directory -> *network.Network
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		Cmds: withCmds(script.Cmds(), map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"pin-root": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 {
 					ts.Fatalf("usage: pin-root FILE")
@@ -53,20 +54,7 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("pin-root: %v", err)
 				}
 			},
-			// waitfile PATH: wait up to 30s for PATH to exist (a daemon's socket).
-			"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
-				if len(args) != 1 || neg {
-					ts.Fatalf("usage: waitfile PATH")
-				}
-				for range 300 {
-					if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
-						return
-					}
-					time.Sleep(100 * time.Millisecond)
-				}
-				ts.Fatalf("%s did not appear in 30s", args[0])
-			},
-		},
+		}),
 		Setup: func(env *testscript.Env) error {
 			buildOnce.Do(func() { signdBin, buildErr = proc.Build("treelog/cmd/signd", signdDir) })
 			if buildErr != nil {
@@ -111,4 +99,12 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// withCmds adds more commands to cmds.
+func withCmds(cmds, more map[string]func(ts *testscript.TestScript, neg bool, args []string)) map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	for k, v := range more {
+		cmds[k] = v
+	}
+	return cmds
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"treelog/internal/untrusted"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/pgpsig"
@@ -31,6 +32,14 @@ func readPolicy(path string) (*policy.Policy, error) {
 	return policy.Parse(data)
 }
 
+// retrying tells the person waiting that the log did not answer and
+// another try follows.
+func retrying(stderr io.Writer, cmd string) func(error, time.Duration, time.Duration) {
+	return func(err error, after, left time.Duration) {
+		fmt.Fprintf(stderr, "treelog %s: %s; retrying in %s (giving up in %s)\n", cmd, untrusted.Escape(err.Error()), after.Round(time.Millisecond), left.Round(time.Second))
+	}
+}
+
 func submit(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("submit", "FILE", `Submits a signed MetaManifest (FILE) to the log and waits for its
 c2sp.org/tlog-proof under a witnessed checkpoint. Prints the index; with
@@ -39,11 +48,15 @@ c2sp.org/tlog-proof under a witnessed checkpoint. Prints the index; with
 	wait := fs.Duration("wait", time.Minute, "how long to wait for the proof (0: only submit)")
 	out := fs.String("proof-out", "", "file to write the proof to")
 	pol := fs.String("policy", "", "tlog-policy file to check the proof against")
+	retryFor := fs.Duration("retry-for", 30*time.Second, "how long to keep retrying a log that cannot be reached or is busy (saying so each time)")
 	if rc := parseFlags(fs, args, 1, stderr); rc >= 0 {
 		return rc
 	}
 	if *logURL == "" {
 		return usageErr(stderr, "submit", "--log is required")
+	}
+	if err := checkURLs("log", *logURL); err != nil {
+		return usageErr(stderr, "submit", "%v", err)
 	}
 	p, err := readPolicy(*pol)
 	if err != nil {
@@ -56,7 +69,7 @@ c2sp.org/tlog-proof under a witnessed checkpoint. Prints the index; with
 	if len(mm) > metamanifest.MaxSize {
 		return fail(stderr, "submit", fmt.Errorf("%s is over %d bytes; not a MetaManifest", fs.Arg(0), metamanifest.MaxSize))
 	}
-	c := &publisher.Client{}
+	c := &publisher.Client{OnRetry: retrying(stderr, "submit"), RetryFor: *retryFor}
 	ctx := context.Background()
 	r, err := c.Submit(ctx, *logURL, mm, *wait)
 	if err != nil {
@@ -109,11 +122,15 @@ signed: a transparency bridge logs only what the distribution signed.`, stdout, 
 	ts := fs.String("timestamp", "", "TIMESTAMP of the snapshot, YYYY-MM-DDTHH:MM:SSZ (default: now)")
 	existing := fs.Bool("existing", false, "log the tree's existing Manifests unchanged (verify the tree against them; write only .treelog/)")
 	keyring := fs.String("keyring", "", "OpenPGP public keys: refuse unless the top-level Manifest is cleartext-signed by one")
+	retryFor := fs.Duration("retry-for", 30*time.Second, "how long to keep retrying a log that cannot be reached or is busy (saying so each time)")
 	if rc := parseFlags(fs, args, 1, stderr); rc >= 0 {
 		return rc
 	}
 	if *origin == "" || *logURL == "" {
 		return usageErr(stderr, "publish", "--origin and --log are required")
+	}
+	if err := checkURLs("log", *logURL); err != nil {
+		return usageErr(stderr, "publish", "%v", err)
 	}
 	if *existing {
 		for _, f := range []string{"layout", "hashes", "timestamp"} {
@@ -160,13 +177,13 @@ signed: a transparency bridge logs only what the distribution signed.`, stdout, 
 		return usageErr(stderr, "publish", "--policy: %v", err)
 	}
 	s, err := sf.signer()
-	if errors.Is(err, errSignerUsage) {
+	if errors.Is(err, errSignerUsage) || errors.Is(err, errKeyFile) {
 		return usageErr(stderr, "publish", "%v", err)
 	}
 	if err != nil {
 		return fail(stderr, "publish", err)
 	}
-	c := &publisher.Client{}
+	c := &publisher.Client{OnRetry: retrying(stderr, "publish"), RetryFor: *retryFor}
 	r, err := c.Publish(context.Background(), fs.Arg(0), publisher.Options{
 		Origin: *origin, Commit: *commit, Signer: s, LogURL: *logURL, Policy: p, Wait: *wait, Manifest: mopts,
 		Existing: *existing, CheckTopManifest: checkTop,

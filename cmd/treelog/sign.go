@@ -35,7 +35,7 @@ it proves another snapshot.`, stdout, stderr)
 		return usageErr(stderr, "sign", "--origin is required")
 	}
 	s, err := sf.signer()
-	if errors.Is(err, errSignerUsage) {
+	if errors.Is(err, errSignerUsage) || errors.Is(err, errKeyFile) {
 		return usageErr(stderr, "sign", "%v", err)
 	}
 	if err != nil {
@@ -77,6 +77,10 @@ func addSignerFlags(fs *pflag.FlagSet) signerFlags {
 
 var errSignerUsage = errors.New("give --key (one or more) or --signer, not both")
 
+// errKeyFile marks a --key file that cannot be read: a usage error that
+// names the flag, not a failure of the publish.
+var errKeyFile = errors.New("--key")
+
 func (f signerFlags) signer() (signer.Signer, error) {
 	switch {
 	case (len(*f.keys) == 0) == (*f.spec == ""):
@@ -90,7 +94,7 @@ func (f signerFlags) signer() (signer.Signer, error) {
 	}
 	ns, err := readSigners(*f.keys)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errKeyFile, err)
 	}
 	return signer.Keys(ns...), nil
 }

@@ -12,8 +12,24 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// ExitUsage is the exit status for usage errors.
-const ExitUsage = 2
+// Exit statuses, the same in every program. A program that checks
+// something tells "it is bad" (ExitRefused) from "I could not look"
+// (ExitUnchecked): an outage is not an attack, and a configuration
+// mistake (ExitUsage) is neither.
+const (
+	ExitOK = 0
+	// ExitRefused: the check failed (evidence of an attack, data that does
+	// not match what was signed), or, for the auditor, an alert is open.
+	ExitRefused = 1
+	// ExitUsage: bad flags or configuration, named in the message.
+	ExitUsage = 2
+	// ExitLocal: this machine's own state is unreadable, corrupt or in
+	// use.
+	ExitLocal = 3
+	// ExitUnchecked: could not check: a log, witness or mirror was
+	// unreachable, timed out, or answered with an HTTP error.
+	ExitUnchecked = 4
+)
 
 // Flags returns a flag set for cmd (such as "witness serve"), whose --help
 // prints "Usage: cmd [flags] args", about, and the flags.
