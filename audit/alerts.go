@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"treelog/internal/atomicfile"
+	"treelog/internal/untrusted"
 )
 
 // Alert kinds.
@@ -33,7 +34,8 @@ const (
 	AlertMirrorFreeze   = "mirror-freeze"   // a mirror lags the log's newest snapshot
 	AlertMirrorBad      = "mirror-bad"      // a mirror serves a MetaManifest that does not verify or is not logged
 	AlertMirrorTampered = "mirror-tampered" // a mirror serves files its Manifests do not describe
-	AlertUnreachable    = "unreachable"     // a vantage point cannot be read
+	AlertUnproven       = "unproven-view"   // a checkpoint not proven consistent with the verified one, either way
+	AlertUnreachable    = "unreachable"     // a vantage point cannot be read: an outage, not evidence
 	evidenceAlertsKept  = 1000
 )
 
@@ -147,6 +149,9 @@ func (a *alerts) beginPass() {
 // and evidence, but is not sent again; a sticky one keeps its first
 // evidence, the proof of the misbehavior.
 func (a *alerts) raise(kind, subject, msg string, evidence ...[]byte) *Alert {
+	// Messages quote what logs, witnesses and mirrors sent: every output
+	// (log, JSON, status page, alert command) gets them escaped.
+	subject, msg = untrusted.Escape(subject), untrusted.Escape(msg)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	id := alertID(kind, subject)
@@ -215,7 +220,7 @@ func (a *alerts) endPass() {
 func (a *alerts) list(openOnly bool) []Alert {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var out []Alert
+	out := []Alert{} // "[]" in JSON, never "null"
 	for _, al := range a.byID {
 		if al.Open || !openOnly {
 			out = append(out, *al)
@@ -238,7 +243,7 @@ func (a *alerts) gaugeLocked() {
 			counts[al.Kind]++
 		}
 	}
-	for _, k := range []string{AlertSplitView, AlertBadEntry, AlertBackdated, AlertBadTree, AlertLogFrozen, AlertWitnessStale, AlertMirrorReplay, AlertMirrorFreeze, AlertMirrorBad, AlertMirrorTampered, AlertUnreachable, AlertTrustRootChange, AlertTrustRootFork, AlertTrustRootHidden} {
+	for _, k := range []string{AlertSplitView, AlertBadEntry, AlertBackdated, AlertBadTree, AlertLogFrozen, AlertWitnessStale, AlertMirrorReplay, AlertMirrorFreeze, AlertMirrorBad, AlertMirrorTampered, AlertUnproven, AlertUnreachable, AlertTrustRootChange, AlertTrustRootFork, AlertTrustRootHidden} {
 		a.open.WithLabelValues(k).Set(float64(counts[k]))
 	}
 }

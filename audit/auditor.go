@@ -14,7 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -78,10 +78,18 @@ type Config struct {
 
 // An Auditor audits one log.
 type Auditor struct {
-	cfg     Config
-	log     *policy.Log
-	reader  *tiles.HTTPReader
-	prover  *tiles.Prover
+	cfg    Config
+	log    *policy.Log
+	reader *tiles.HTTPReader // every log URL, the first that answers
+	// prover proves against the verified view and keeps the tiles it
+	// verifies under STATE/tiles: with them the auditor proves a smaller
+	// checkpoint consistent with its view (or not) without the log, which
+	// may be the one lying. probe proves against larger checkpoints that
+	// are not (yet) verified; it reads the store but never writes it.
+	prover, probe *tiles.Prover
+	// views are the log URLs one by one: each is a view of the log to
+	// compare with the others (with several --log-url).
+	views   []logView
 	alerts  *alerts
 	metrics *metrics
 
@@ -91,20 +99,38 @@ type Auditor struct {
 	state  *State
 	status Status
 	seen   map[string][]byte // source -> latest checkpoint it showed
-	// pending are checkpoints larger than the log serves us, to check
-	// again when the log's view grows.
-	pending map[string]pendingCheckpoint
+	// latest is the log's checkpoint this pass, verified under the policy.
+	latest *policy.Result
+	// gossiped are the sources that showed a checkpoint this pass.
+	gossiped map[string]bool
 }
 
-type pendingCheckpoint struct {
-	raw   []byte
-	since time.Time
+// A logView is one log URL, read on its own.
+type logView struct {
+	url    string
+	reader *tiles.HTTPReader
+	prover *tiles.Prover
 }
 
-// New returns an auditor, resuming from the state in cfg.StateDir.
+// A ConfigError is a configuration that cannot work, named: the auditor
+// refuses to start rather than raise alerts about its own mistakes.
+type ConfigError struct{ Msg string }
+
+func (e *ConfigError) Error() string { return "auditor: " + e.Msg }
+
+func configErr(format string, args ...any) error {
+	return &ConfigError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// New returns an auditor, resuming from the state in cfg.StateDir. A
+// configuration that cannot work is a *ConfigError, a state directory in
+// use or corrupt a *StateError.
 func New(cfg Config) (*Auditor, error) {
 	if cfg.Policy == nil || (cfg.Publishers == nil && len(cfg.TrustRoots) == 0) || cfg.StateDir == "" {
-		return nil, errors.New("auditor: a policy, a publishers file or pinned trust roots, and a state directory are required")
+		return nil, configErr("a policy, a publishers file or pinned trust roots, and a state directory are required")
+	}
+	if cfg.Publishers != nil && len(cfg.Publishers.Origins()) == 0 {
+		return nil, configErr("the publishers file lists no publisher: every entry would be an alert")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -124,27 +150,49 @@ func New(cfg Config) (*Auditor, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &Auditor{cfg: cfg, seen: map[string][]byte{}, pending: map[string]pendingCheckpoint{}}
+	a := &Auditor{cfg: cfg, seen: map[string][]byte{}}
 	switch {
 	case cfg.LogOrigin != "":
-		a.log = cfg.Policy.Log(cfg.LogOrigin)
+		if a.log = cfg.Policy.Log(cfg.LogOrigin); a.log == nil {
+			return nil, configErr("--log-origin %q is not a log of the policy", cfg.LogOrigin)
+		}
 	case len(cfg.Policy.Logs) == 1:
 		a.log = cfg.Policy.Logs[0]
+	case len(cfg.Policy.Logs) == 0:
+		return nil, configErr("the policy names no log")
+	default:
+		return nil, configErr("the policy names %d logs: choose one with --log-origin", len(cfg.Policy.Logs))
 	}
-	if a.log == nil {
-		return nil, errors.New("auditor: name the log to audit (the policy has none, or several)")
+	if err := checkConfigURLs(cfg); err != nil {
+		return nil, err
 	}
 	urls := cfg.LogURLs
 	if len(urls) == 0 && a.log.URL != "" {
 		urls = []string{a.log.URL}
 	}
+	if len(urls) == 0 {
+		return nil, configErr("no URL for log %s: give --log-url, or put one on its line in the policy", a.log.Origin())
+	}
 	var err error
 	if a.reader, err = tiles.NewHTTPReader(urls, tiles.WithClient(cfg.HTTPClient), tiles.WithMaxEntrySize(trust.MaxEntrySize)); err != nil {
-		return nil, fmt.Errorf("auditor: log URL: %w", err)
+		return nil, configErr("log URL: %v", err)
 	}
-	a.prover = tiles.NewProver(a.reader, 1024)
 	if a.lock, err = lockState(cfg.StateDir); err != nil {
 		return nil, err
+	}
+	store, err := tiles.NewDirStore(filepath.Join(cfg.StateDir, "tiles"))
+	if err != nil {
+		a.lock.Release()
+		return nil, &StateError{fmt.Errorf("auditor tile store: %w", err)}
+	}
+	store.MaxTiles = 1 << 24 // 32 bytes an entry: the log's own hashes
+	a.prover = tiles.NewProver(a.reader, 1024).WithStore(store)
+	a.probe = tiles.NewProver(a.reader, 256).WithStore(readOnly{store})
+	if len(urls) > 1 {
+		for _, u := range urls {
+			r, _ := tiles.NewHTTPReader([]string{u}, tiles.WithClient(cfg.HTTPClient), tiles.WithMaxEntrySize(trust.MaxEntrySize))
+			a.views = append(a.views, logView{url: u, reader: r, prover: tiles.NewProver(r, 64).WithStore(readOnly{store})})
+		}
 	}
 	if a.state, err = loadState(cfg.StateDir); err != nil {
 		a.lock.Release()
@@ -152,16 +200,54 @@ func New(cfg Config) (*Auditor, error) {
 	}
 	if err := checkPins(cfg.TrustRoots, a.state); err != nil {
 		a.lock.Release()
-		return nil, err
+		return nil, &ConfigError{Msg: err.Error()}
 	}
 	if a.alerts, err = newAlerts(cfg.StateDir, cfg.Log, cfg.Registry, cfg.AlertCommand, cfg.AlertWebhook, cfg.Now); err != nil {
 		a.lock.Release()
-		return nil, err
+		return nil, &StateError{err}
 	}
 	a.metrics = newMetrics(cfg.Registry)
 	a.metrics.entries.Set(float64(a.state.Scanned))
 	return a, nil
 }
+
+// checkConfigURLs checks every URL the configuration gives, naming the
+// setting: "127.0.0.1:7395" without a scheme is a mistake to report at
+// start, not a mirror to alert on forever.
+func checkConfigURLs(cfg Config) error {
+	for _, u := range cfg.LogURLs {
+		if err := policy.CheckURL(u); err != nil {
+			return configErr("--log-url: %v", err)
+		}
+	}
+	names := map[string]bool{}
+	for _, m := range cfg.Mirrors {
+		if m.Name == "" || names[m.Name] {
+			return configErr("--mirror %q=%q: each mirror needs a name of its own", m.Name, m.URL)
+		}
+		names[m.Name] = true
+		if err := policy.CheckURL(m.URL); err != nil {
+			return configErr("--mirror %s: %v", m.Name, err)
+		}
+	}
+	for _, p := range cfg.Peers {
+		if err := policy.CheckURL(p); err != nil {
+			return configErr("--peer: %v", err)
+		}
+	}
+	if cfg.AlertWebhook != "" {
+		if err := policy.CheckURL(cfg.AlertWebhook); err != nil {
+			return configErr("--alert-webhook: %v", err)
+		}
+	}
+	return nil
+}
+
+// readOnly lets a prover use verified tiles without storing its own: only
+// the verified view's tiles go into the store.
+type readOnly struct{ tiles.Store }
+
+func (readOnly) Put(uint64, uint64, uint8, []byte) {}
 
 // SetPublishers replaces the publishers file (on reload); it applies from
 // the next pass.
@@ -222,7 +308,9 @@ func (a *Auditor) Run(ctx context.Context, interval time.Duration) {
 // Pass does one round: follow the log to its latest checkpoint verifying
 // every new entry, compare what every vantage point shows, check freshness
 // and the mirrors. Conditions found raise alerts; conditions gone resolve
-// theirs. The error is for a pass that could not run at all.
+// theirs. The error is for a pass that could not run at all (its state
+// could not be saved, or ctx ended); a vantage point that cannot be read
+// is an "unreachable" alert instead.
 func (a *Auditor) Pass(ctx context.Context) error {
 	a.passMu.Lock()
 	defer a.passMu.Unlock()
@@ -231,25 +319,29 @@ func (a *Auditor) Pass(ctx context.Context) error {
 	a.mu.Lock()
 	st := a.state.clone()
 	a.mu.Unlock()
+	a.gossiped = map[string]bool{}
 	status := Status{Log: a.log.Origin(), LogURLs: a.reader.URLs(), Started: start}
 
-	latest, err := a.followLog(ctx, st, &status)
-	if err != nil && ctx.Err() != nil {
+	a.latest = a.followLog(ctx, st, &status)
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	verified := a.verifiedView(st)
 	if verified != nil {
-		a.gossip(ctx, "log", latest, verified)
-		a.witnesses(ctx, verified, &status)
-		a.peers(ctx, verified)
-		a.recheckPending(ctx, verified)
+		a.logViews(ctx, st, verified)
+		a.witnesses(ctx, st, verified, &status)
+		a.peers(ctx, st, verified)
+		a.recheckPending(ctx, st, verified)
 	}
 	if len(a.cfg.TrustRoots) > 0 && verified != nil {
 		if auth, err := a.authority(st); err == nil {
 			a.checkListings(ctx, auth)
 		}
 	}
-	a.mirrors(ctx, st, verified, &status)
+	a.mirrors(ctx, st, &status)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := st.save(a.cfg.StateDir); err != nil {
 		return fmt.Errorf("saving state: %w", err)
 	}
@@ -276,21 +368,45 @@ func (a *Auditor) verifiedView(st *State) *checkpoint.Signed {
 	return cp
 }
 
+// unreachable raises the alert for a vantage point that could not be
+// read: an outage, never evidence, resolved once it answers again.
+func (a *Auditor) unreachable(subject, format string, args ...any) {
+	a.alerts.raise(AlertUnreachable, subject, fmt.Sprintf(format, args...))
+}
+
+// readFailure raises the alert that an error reading the log calls for:
+// an outage is "unreachable"; tiles or entries that do not match the
+// checkpoint the log signed are "bad-tree", with that checkpoint.
+func (a *Auditor) readFailure(subject string, err error, cp []byte, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if errors.Is(err, tiles.ErrMismatch) {
+		a.alerts.raise(AlertBadTree, subject, fmt.Sprintf("%s: %v", msg, err), cp)
+		return
+	}
+	a.unreachable(subject, "%s: %v", msg, err)
+}
+
 // followLog fetches the log's checkpoint, checks it against the verified
 // view, verifies every new entry, and checks the log's freshness. It
-// returns the raw checkpoint the log served.
-func (a *Auditor) followLog(ctx context.Context, st *State, status *Status) ([]byte, error) {
+// returns the log's checkpoint verified under the policy (nil if it
+// could not be read or does not verify).
+func (a *Auditor) followLog(ctx context.Context, st *State, status *Status) *policy.Result {
 	raw, err := a.reader.ReadCheckpoint(ctx)
 	if err != nil {
-		a.alerts.raise(AlertUnreachable, "log", fmt.Sprintf("cannot read the log's checkpoint: %v", err))
-		return nil, err
+		if ctx.Err() == nil {
+			a.unreachable("log", "cannot read the log's checkpoint: %v", err)
+		}
+		return nil
 	}
 	r, verr := a.cfg.Policy.Verify(raw)
 	var qe *policy.QuorumError
 	if verr != nil && !errors.As(verr, &qe) {
 		a.alerts.raise(AlertBadTree, "log checkpoint", fmt.Sprintf("the log serves a checkpoint that does not verify: %v", verr), raw)
-		return raw, verr
+		return nil
 	}
+	a.mu.Lock()
+	a.seen["log"] = raw
+	a.mu.Unlock()
 	cp := r.Checkpoint
 	status.Size = cp.Size
 	a.metrics.size.Set(float64(cp.Size))
@@ -310,26 +426,39 @@ func (a *Auditor) followLog(ctx context.Context, st *State, status *Status) ([]b
 		status.LogCosigners = append(status.LogCosigners, CosignerStatus{Name: c.Witness.Name, Time: c.Time})
 	}
 
-	// Consistency with the verified view.
-	if old := a.verifiedView(st); old != nil {
-		if !a.consistent(ctx, "log", old, cp) {
-			return raw, errors.New("the log's checkpoint is not consistent with the verified view")
+	// Consistency with the verified view: a smaller or equal checkpoint is
+	// proven from the tiles this auditor verified (the log serving it may
+	// serve matching tiles of its own); a larger one from the log's.
+	old := a.verifiedView(st)
+	if old != nil && cp.Size <= old.Size {
+		if o, err := a.prove(ctx, "log", cp, old, a.prover); o == unproven {
+			a.raiseUnproven("log", cp, old, a.cfg.Now(), err)
 		}
-		if cp.Size < old.Size {
-			return raw, nil // the log serves an older view; keep ours
+		if cp.Size < old.Size || cp.Hash != old.Hash {
+			return r // the log serves an older view (or a fork); keep ours
 		}
 	}
-	if err := a.catchUp(ctx, st, cp); err != nil {
-		msg := err.Error()
-		if strings.Contains(msg, "does not hash to its leaf") || strings.Contains(msg, "inconsistent tile") {
-			a.alerts.raise(AlertBadTree, "log entries", fmt.Sprintf("the log's entries or tiles do not match its checkpoint of size %d: %v", cp.Size, err), raw)
-		} else if ctx.Err() == nil {
-			a.alerts.raise(AlertUnreachable, "log entries", fmt.Sprintf("reading the log's entries: %v", err))
+	if old != nil && cp.Size > old.Size {
+		switch o, err := a.prove(ctx, "log", old, cp, a.prover); o {
+		case inconsistent:
+			return r
+		case unproven:
+			a.readFailure("log", err, raw, "the log cannot prove its checkpoint of size %d consistent with the verified one of size %d", cp.Size, old.Size)
+			return r
 		}
-		return raw, err
+	}
+	var prev *policy.Result
+	if old != nil {
+		prev, _ = a.cfg.Policy.Verify(old.Bytes())
+	}
+	if err := a.catchUp(ctx, st, cp, prev, r); err != nil {
+		if ctx.Err() == nil {
+			a.readFailure("log entries", err, raw, "reading the log's entries up to its checkpoint of size %d", cp.Size)
+		}
+		return r
 	}
 	st.Checkpoint = cp.Bytes()
-	return raw, nil
+	return r
 }
 
 func round(d time.Duration) time.Duration {

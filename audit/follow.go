@@ -8,7 +8,9 @@ import (
 
 	"treelog/checkpoint"
 	"treelog/internal/progress"
+	"treelog/lag"
 	"treelog/metamanifest"
+	"treelog/policy"
 	"treelog/tiles"
 	"treelog/trust"
 )
@@ -35,30 +37,15 @@ type bundleResult struct {
 // versions logged before it, so apply decides that, in order.
 func (a *Auditor) checkBundle(ctx context.Context, cp checkpoint.Checkpoint, b uint64, keys metamanifest.Keys) bundleResult {
 	res := bundleResult{index: b}
-	leaves, err := a.prover.LeafHashes(ctx, cp, b)
+	entries, err := a.prover.Entries(ctx, cp, b)
 	if err != nil {
-		res.err = fmt.Errorf("tiles of entry bundle %d: %w", b, err)
-		return res
-	}
-	w, _ := tiles.BundleWidth(b, cp.Size)
-	data, err := a.reader.ReadEntryBundle(ctx, b, w)
-	if err != nil {
-		res.err = fmt.Errorf("entry bundle %d: %w", b, err)
-		return res
-	}
-	entries, err := tiles.ParseEntryBundle(data, len(leaves))
-	if err != nil {
-		res.err = fmt.Errorf("entry bundle %d: %w", b, err)
+		res.err = err
 		return res
 	}
 	res.entries = make([]entryResult, len(entries))
 	for i, e := range entries {
 		r := &res.entries[i]
 		r.raw = e
-		if checkpoint.LeafHash(e) != leaves[i] {
-			res.err = fmt.Errorf("entry %d does not hash to its leaf in the checkpoint of size %d", b*tiles.TileWidth+uint64(i), cp.Size)
-			return res
-		}
 		if trust.KindOf(e) == trust.KindTrustRoot {
 			r.root = true
 			continue
@@ -77,7 +64,9 @@ func (a *Auditor) checkBundle(ctx context.Context, cp checkpoint.Checkpoint, b u
 // catchUp verifies the entries [state.Scanned, cp.Size) against cp, in
 // parallel, and applies them in order to st, saving progress every few
 // seconds. It returns when every entry is verified, or at the first error.
-func (a *Auditor) catchUp(ctx context.Context, st *State, cp *checkpoint.Signed) error {
+// prev (the checkpoint verified before, if any) and cur (cp under the
+// policy) bound when each new entry entered the log.
+func (a *Auditor) catchUp(ctx context.Context, st *State, cp *checkpoint.Signed, prev, cur *policy.Result) error {
 	if st.Scanned >= cp.Size {
 		return nil
 	}
@@ -139,7 +128,7 @@ func (a *Auditor) catchUp(ctx context.Context, st *State, cp *checkpoint.Signed)
 			if idx < st.Scanned {
 				continue // verified in an earlier pass (a partial bundle then)
 			}
-			a.apply(st, auth, cp, idx, e)
+			a.apply(st, auth, cp, idx, e, prev, cur)
 			st.Scanned = idx + 1
 		}
 		count.Add(int64(len(r.entries)), 0)
@@ -157,8 +146,9 @@ func (a *Auditor) catchUp(ctx context.Context, st *State, cp *checkpoint.Signed)
 // apply records one verified entry, in log order: follows a trust-root
 // version; judges a MetaManifest by the trust root in force for its
 // origin at idx if one governs it (else the workers judged it by the
-// publishers file); alerts for a bad or backdated one.
-func (a *Auditor) apply(st *State, auth *trust.Authority, cp *checkpoint.Signed, idx uint64, e entryResult) {
+// publishers file); alerts for a bad or backdated one; else records the
+// origin's newest snapshot, with when it entered the log.
+func (a *Auditor) apply(st *State, auth *trust.Authority, cp *checkpoint.Signed, idx uint64, e entryResult, prev, cur *policy.Result) {
 	if e.root {
 		a.applyRoot(st, auth, cp, idx, e)
 		return
@@ -172,12 +162,35 @@ func (a *Auditor) apply(st *State, auth *trust.Authority, cp *checkpoint.Signed,
 		a.alerts.raise(AlertBadEntry, fmt.Sprintf("entry %d", idx), fmt.Sprintf("log entry %d: %s", idx, e.problem), e.raw, cp.Bytes())
 		return
 	}
-	prev, ok := st.Origins[e.origin]
-	if ok && !e.ts.After(prev.Timestamp) {
+	o, ok := st.Origins[e.origin]
+	if ok && !e.ts.After(o.Timestamp) {
 		a.alerts.raise(AlertBackdated, fmt.Sprintf("entry %d", idx),
-			fmt.Sprintf("log entry %d: TIMESTAMP %s of %s is not after %s, already logged at index %d", idx, e.ts.Format(time.RFC3339), e.origin, prev.Timestamp.Format(time.RFC3339), prev.Index),
+			fmt.Sprintf("log entry %d: TIMESTAMP %s of %s is not after %s, already logged at index %d", idx, e.ts.Format(time.RFC3339), e.origin, o.Timestamp.Format(time.RFC3339), o.Index),
 			e.raw, cp.Bytes())
 		return
 	}
-	st.Origins[e.origin] = OriginState{Timestamp: e.ts, Index: idx}
+	var b lag.Bounds
+	b.Learn(prev, idx)
+	b.Learn(cur, idx)
+	o.Timestamp, o.Index = e.ts, idx
+	o.Recent = keepRecent(append(o.Recent, RecentSnapshot{Index: idx, Timestamp: e.ts, Bounds: b}), a.cfg.Now(), a.recentWindow())
+	st.Origins[e.origin] = o
+}
+
+// recentWindow is how long the snapshots of an origin are kept for the
+// mirror lag rule: past it, the first newer snapshot kept (the boundary)
+// is enough to call any mirror behind it stale.
+func (a *Auditor) recentWindow() time.Duration {
+	return max(2*a.cfg.MirrorLag, 24*time.Hour)
+}
+
+// keepRecent drops the snapshots that entered the log longer than window
+// ago, but for the newest of those: a mirror serving anything older is
+// behind that one, which is enough for the verdict.
+func keepRecent(rs []RecentSnapshot, now time.Time, window time.Duration) []RecentSnapshot {
+	i := 0
+	for i+1 < len(rs) && now.Sub(rs[i+1].Bounds.Entered(rs[i+1].Timestamp)) > window {
+		i++
+	}
+	return rs[i:]
 }

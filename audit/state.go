@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"treelog/internal/statefile"
+	"treelog/lag"
 )
 
 // State is the auditor's progress, written atomically and durably so that
@@ -28,12 +29,28 @@ type State struct {
 	Mirrors map[string]MirrorState `json:"mirrors"`
 	// Roots are the pinned trust roots' chains among the entries.
 	Roots map[string]RootProgress `json:"roots,omitempty"`
+	// Pending are checkpoints larger than the verified one that some
+	// vantage point showed and the log could not (yet) be proven to
+	// extend: kept across runs, so that a cron run sees what the one
+	// before saw, and proven or disproven when the log grows.
+	Pending map[string]PendingView `json:"pending,omitempty"`
 }
 
-// OriginState is an origin's newest logged snapshot.
+// OriginState is an origin's newest logged snapshot, and the recent ones
+// with what the checkpoints proved about when each entered the log (for
+// the mirror lag rule, package lag).
 type OriginState struct {
-	Timestamp time.Time `json:"timestamp"`
-	Index     uint64    `json:"index"`
+	Timestamp time.Time        `json:"timestamp"`
+	Index     uint64           `json:"index"`
+	Recent    []RecentSnapshot `json:"recent,omitempty"`
+}
+
+// RecentSnapshot is a logged snapshot and the bounds on when it entered
+// the log.
+type RecentSnapshot struct {
+	Index     uint64     `json:"index"`
+	Timestamp time.Time  `json:"timestamp"`
+	Bounds    lag.Bounds `json:"bounds"`
 }
 
 // MirrorState is what a mirror served last.
@@ -43,23 +60,37 @@ type MirrorState struct {
 	Seen      time.Time `json:"seen"`
 }
 
+// PendingView is a checkpoint a vantage point showed that is not proven
+// consistent with the verified view, and since when.
+type PendingView struct {
+	Checkpoint []byte    `json:"checkpoint"`
+	Since      time.Time `json:"since"`
+}
+
 const stateFile = "state.json"
+
+// A StateError is a problem of the auditor's own state directory (in use
+// by another auditor, corrupt, unwritable): not an alert, not an outage.
+type StateError struct{ Err error }
+
+func (e *StateError) Error() string { return e.Err.Error() }
+func (e *StateError) Unwrap() error { return e.Err }
 
 // lockState takes the state directory for one auditor: two writing the
 // same progress and alerts would undo each other's work.
 func lockState(dir string) (*statefile.Lock, error) {
 	l, err := statefile.Acquire(context.Background(), dir, 0)
 	if errors.Is(err, statefile.ErrBusy) {
-		return nil, fmt.Errorf("auditor state directory %s is in use by another auditor", dir)
+		return nil, &StateError{fmt.Errorf("auditor state directory %s is in use by another auditor", dir)}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("auditor state: %w", err)
+		return nil, &StateError{fmt.Errorf("auditor state: %w", err)}
 	}
 	return l, nil
 }
 
 func newState() *State {
-	return &State{Version: 1, Origins: map[string]OriginState{}, Mirrors: map[string]MirrorState{}}
+	return &State{Version: 1, Origins: map[string]OriginState{}, Mirrors: map[string]MirrorState{}, Pending: map[string]PendingView{}}
 }
 
 // maxStateSize bounds the auditor's state file.
@@ -71,10 +102,10 @@ func loadState(dir string) (*State, error) {
 	s := newState()
 	found, err := statefile.Load(p, maxStateSize, s)
 	if err != nil {
-		return nil, fmt.Errorf("auditor state %s is corrupt: %w (move it aside to start over)", p, err)
+		return nil, &StateError{fmt.Errorf("auditor state %s is corrupt: %w (move it aside to start over)", p, err)}
 	}
 	if found && s.Version != 1 {
-		return nil, fmt.Errorf("auditor state %s: version %d, want 1", p, s.Version)
+		return nil, &StateError{fmt.Errorf("auditor state %s: version %d, want 1", p, s.Version)}
 	}
 	if s.Origins == nil {
 		s.Origins = map[string]OriginState{}
@@ -82,11 +113,17 @@ func loadState(dir string) (*State, error) {
 	if s.Mirrors == nil {
 		s.Mirrors = map[string]MirrorState{}
 	}
+	if s.Pending == nil {
+		s.Pending = map[string]PendingView{}
+	}
 	return s, nil
 }
 
 func (s *State) save(dir string) error {
-	return statefile.Save(filepath.Join(dir, stateFile), s, 0o644)
+	if err := statefile.Save(filepath.Join(dir, stateFile), s, 0o644); err != nil {
+		return &StateError{err}
+	}
+	return nil
 }
 
 // clone copies the state, so that a pass can work on a copy and publish it
@@ -95,6 +132,7 @@ func (s *State) clone() *State {
 	c := *s
 	c.Origins = make(map[string]OriginState, len(s.Origins))
 	for k, v := range s.Origins {
+		v.Recent = append([]RecentSnapshot(nil), v.Recent...)
 		c.Origins[k] = v
 	}
 	c.Mirrors = make(map[string]MirrorState, len(s.Mirrors))
@@ -102,5 +140,9 @@ func (s *State) clone() *State {
 		c.Mirrors[k] = v
 	}
 	c.Roots = maps.Clone(s.Roots)
+	c.Pending = make(map[string]PendingView, len(s.Pending))
+	for k, v := range s.Pending {
+		c.Pending[k] = v
+	}
 	return &c
 }

@@ -45,7 +45,7 @@ func checkPins(pins []*trust.Signed, st *State) error {
 			continue
 		}
 		if st.Scanned > 0 {
-			return fmt.Errorf("auditor: trust root %s is pinned (or pinned anew) after %d entries were audited without it; its versions may be among them: audit from the start with a new --state directory", p.Name, st.Scanned)
+			return fmt.Errorf("trust root %s is pinned (or pinned anew) after %d entries were audited without it; its versions may be among them: audit from the start with a new --state directory", p.Name, st.Scanned)
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"treelog/internal/cli"
 	"treelog/internal/daemon"
 	"treelog/internal/klogslog"
+	"treelog/internal/untrusted"
 	"treelog/policy"
 	"treelog/trust"
 )
@@ -32,20 +34,33 @@ const about = `Audits a treelog log. Each pass (every --interval, or once with -
     every change (trust-root-change, with the entry), on two versions N
     (trust-root-fork), and when the log's versions listing hides one
     (trust-root-hidden);
-  - compares the checkpoints every vantage point shows: the log, each
-    witness's monitoring endpoint (from --policy), the .tlog-proof files
-    tree mirrors serve (--mirror), and other auditors (--peer); two that
-    are not consistent are a split view;
+  - compares the checkpoints every vantage point shows: the log (each
+    --log-url is a view of its own), each witness's monitoring endpoint
+    (from --policy), the .tlog-proof files tree mirrors serve (--mirror),
+    and other auditors (--peer); two that are not consistent are a
+    split view, proven with the tiles this auditor verified (kept under
+    --state); one it cannot prove either way is an unproven view, alerted
+    at once and checked again on every pass until proven;
   - alerts when the log's quorum cosignatures are older than --freeze-after,
     a witness's cosignature older than --witness-stale-after, or a tree
-    mirror serves a snapshot older than the origin's newest logged one by
-    more than --mirror-lag (a freeze, or a replay if it went back), or
-    serves files that its Manifests do not list as they are
-    (--mirror-files of them checked per pass, at random).
+    mirror serves a snapshot while a newer one has been in the log for
+    --mirror-lag or longer (a freeze, or a replay if it went back: the rule
+    'treelog verify --max-lag' applies), or serves files that its Manifests
+    do not list as they are (--mirror-files of them checked per pass, at
+    random).
 Alerts go to the log (level ERROR, msg=ALERT), to /metrics, to --alert-command
 (JSON on stdin) and --alert-webhook (POST); their evidence is kept under
 --state. The status page is at /, what this auditor saw at /checkpoints (for
-other auditors), alerts at /alerts.json. --once exits 1 if any alert is open.
+other auditors), alerts at /alerts.json.
+
+Exit status (--once, and a daemon that cannot start):
+  0  the pass ran and no alert is open
+  1  an alert is open: evidence of misbehavior, or a frozen or stale party
+  2  usage or configuration error (named): never raised as an alert
+  3  the state directory is in use, corrupt or unwritable
+  4  could not check: no alert of misbehavior, but the log, a witness, a
+     mirror or a peer could not be read (an "unreachable" alert; an outage
+     is not an attack)
 
 Alerts of proven misbehavior (split-view, bad-entry, backdated-entry,
 bad-tree, trust-root-fork) stay open until closed by hand, with the auditor stopped:
@@ -74,17 +89,17 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	interval := fs.Duration("interval", time.Minute, "time between passes")
 	freeze := fs.Duration("freeze-after", time.Hour, "alert when the log's newest quorum cosignatures are older")
 	wstale := fs.Duration("witness-stale-after", time.Hour, "alert when a witness's cosignature is older")
-	lag := fs.Duration("mirror-lag", 2*time.Hour, "alert when a mirror's snapshot is older than the newest logged by more")
+	lag := fs.Duration("mirror-lag", 2*time.Hour, "alert when a mirror serves a snapshot while a newer one has been in the log this long (the rule of 'treelog verify --max-lag')")
 	mfiles := fs.Int("mirror-files", 16, "files of each mirror's tree to check against its Manifests per pass, at random (-1: every file, 0: none)")
 	cmd := fs.String("alert-command", "", "shell command run for each new alert, with the alert as JSON on stdin")
 	hook := fs.String("alert-webhook", "", "URL to POST each new alert to, as JSON")
-	once := fs.Bool("once", false, "one pass, then exit: 0 if no alert is open, 1 otherwise (for cron and CI)")
+	once := fs.Bool("once", false, "one pass, then exit: 0 nothing open, 1 an alert is open, 4 something could not be read (for cron and CI)")
 	if rc := cli.Status(fs, daemon.ParseFlags(fs, args), stderr); rc >= 0 {
 		return rc
 	}
 	usage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "auditor: "+format+"\n", a...)
-		return 2
+		fmt.Fprintf(stderr, "auditor: %s\n", untrusted.Escape(fmt.Sprintf(format, a...)))
+		return cli.ExitUsage
 	}
 	if *polFile == "" || (*pubsFile == "" && len(*rootFiles) == 0) {
 		return usage("--policy, and --publishers or --trust-root, are required")
@@ -94,11 +109,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		return usage("%v", err)
 	}
 	klogslog.Use(log.With("part", "tessera"))
-	pb, err := os.ReadFile(*polFile)
-	if err != nil {
-		return usage("--policy: %v", err)
-	}
-	pol, err := policy.Parse(pb)
+	pol, err := policy.ReadPolicyFile(*polFile, true)
 	if err != nil {
 		return usage("--policy: %v", err)
 	}
@@ -106,11 +117,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		if *pubsFile == "" {
 			return nil, nil
 		}
-		b, err := os.ReadFile(*pubsFile)
-		if err != nil {
-			return nil, err
-		}
-		return trust.ParsePublishers(b)
+		return trust.ReadPublishersFile(*pubsFile)
 	}
 	pubs, err := loadPubs()
 	if err != nil {
@@ -134,27 +141,21 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		FreezeAfter: *freeze, WitnessStaleAfter: *wstale, MirrorLag: *lag, MirrorFiles: *mfiles, AlertCommand: *cmd, AlertWebhook: *hook,
 		Log: log, Registry: reg, Progress: os.Stderr,
 	})
-	if err != nil {
-		log.Error("starting", "err", err)
-		return 1
+	var ce *audit.ConfigError
+	var se *audit.StateError
+	switch {
+	case errors.As(err, &ce):
+		return usage("%s", ce.Msg)
+	case errors.As(err, &se):
+		fmt.Fprintf(stderr, "auditor: %s\n", untrusted.Escape(err.Error()))
+		return cli.ExitLocal
+	case err != nil:
+		fmt.Fprintf(stderr, "auditor: %s\n", untrusted.Escape(err.Error()))
+		return cli.ExitUnchecked
 	}
 	defer a.Close()
 	if *once {
-		if err := a.Pass(context.Background()); err != nil {
-			log.Error("audit pass failed", "err", err)
-			return 1
-		}
-		a.Flush()
-		open := a.Alerts()
-		for _, al := range open {
-			fmt.Fprintf(stdout, "ALERT %s: %s\n", al.Kind, al.Message)
-		}
-		st := a.Status()
-		fmt.Fprintf(stdout, "%s: %d entries verified, %d open alert(s)\n", st.Log, st.Scanned, len(open))
-		if len(open) > 0 {
-			return 1
-		}
-		return 0
+		return runOnce(a, stdout, stderr)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -188,9 +189,46 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	if err := srv.Run(context.Background(), c.Listen); err != nil {
 		log.Error("auditor stopped", "err", err)
 		cancel()
-		return 1
+		return cli.ExitUnchecked
 	}
-	return 0
+	return cli.ExitOK
+}
+
+// runOnce runs one pass and turns what it found into the exit status:
+// misbehavior (1) comes before an outage (4).
+func runOnce(a *audit.Auditor, stdout, stderr io.Writer) int {
+	if err := a.Pass(context.Background()); err != nil {
+		fmt.Fprintf(stderr, "auditor: the pass could not run: %s\n", untrusted.Escape(err.Error()))
+		var se *audit.StateError
+		if errors.As(err, &se) {
+			return cli.ExitLocal
+		}
+		return cli.ExitUnchecked
+	}
+	a.Flush()
+	open := a.Alerts()
+	alerts, outages := 0, 0
+	for _, al := range open {
+		fmt.Fprintf(stdout, "ALERT %s: %s\n", al.Kind, untrusted.Escape(al.Message))
+		if al.Kind == audit.AlertUnreachable {
+			outages++
+		} else {
+			alerts++
+		}
+	}
+	st := a.Status()
+	fmt.Fprintf(stdout, "%s: %d entries verified, %d open alert(s)", st.Log, st.Scanned, alerts)
+	if outages > 0 {
+		fmt.Fprintf(stdout, "; %d vantage point(s) could not be read", outages)
+	}
+	fmt.Fprintln(stdout)
+	switch {
+	case alerts > 0:
+		return cli.ExitRefused
+	case outages > 0:
+		return cli.ExitUnchecked
+	}
+	return cli.ExitOK
 }
 
 // alertsCmd lists the alerts in a state directory, or closes one.
@@ -205,8 +243,8 @@ with the auditor stopped; closing keeps the alert's evidence.`, stdout, stderr)
 	case len(rest) == 0 || (len(rest) == 1 && rest[0] == "list"):
 		list, err := audit.ReadAlerts(*stateDir)
 		if err != nil {
-			fmt.Fprintf(stderr, "auditor alerts: %v\n", err)
-			return 1
+			fmt.Fprintf(stderr, "auditor alerts: %s\n", untrusted.Escape(err.Error()))
+			return cli.ExitLocal
 		}
 		sort.SliceStable(list, func(i, j int) bool { return list[i].Open && !list[j].Open })
 		for _, al := range list {
@@ -214,19 +252,25 @@ with the auditor stopped; closing keeps the alert's evidence.`, stdout, stderr)
 			if al.Open {
 				state = "OPEN"
 			}
-			fmt.Fprintf(stdout, "%s %-6s %s %s: %s\n", al.ID, state, al.First.Format(time.RFC3339), al.Kind, al.Message)
+			// alerts.json may predate escaping, or be edited: escape again.
+			fmt.Fprintf(stdout, "%s %-6s %s %s: %s\n", untrusted.Escape(al.ID), state, al.First.Format(time.RFC3339), untrusted.Escape(al.Kind), untrusted.Escape(al.Message))
 			for _, e := range al.Evidence {
-				fmt.Fprintf(stdout, "    evidence: %s\n", e)
+				fmt.Fprintf(stdout, "    evidence: %s\n", untrusted.Escape(e))
 			}
 		}
 		return 0
 	case len(rest) == 2 && rest[0] == "close":
 		al, err := audit.CloseAlert(*stateDir, rest[1])
+		var se *audit.StateError
+		if errors.As(err, &se) {
+			fmt.Fprintf(stderr, "auditor alerts: %s\n", untrusted.Escape(err.Error()))
+			return cli.ExitLocal
+		}
 		if err != nil {
-			fmt.Fprintf(stderr, "auditor alerts: %v\n", err)
+			fmt.Fprintf(stderr, "auditor alerts: %s\n", untrusted.Escape(err.Error()))
 			return 1
 		}
-		fmt.Fprintf(stdout, "closed %s %s: %s\n", al.ID, al.Kind, al.Message)
+		fmt.Fprintf(stdout, "closed %s %s: %s\n", al.ID, al.Kind, untrusted.Escape(al.Message))
 		return 0
 	default:
 		fmt.Fprintf(stderr, "auditor alerts: want no argument, 'list', or 'close ID'; got %q\n", rest)

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,6 +18,7 @@ import (
 	"treelog/audit"
 	"treelog/demo/mirror"
 	"treelog/demo/network"
+	"treelog/note"
 	"treelog/policy"
 	"treelog/trust"
 )
@@ -36,7 +40,7 @@ func TestOnce(t *testing.T) {
 	defer srv.Close()
 	alerts := filepath.Join(dir, "alerts.log")
 	args := []string{"--once", "--policy", n.PolicyFile, "--publishers", n.PublishersFile, "--state", filepath.Join(dir, "state"),
-		"--mirror", "m1=" + srv.URL, "--alert-command", "cat >> " + alerts}
+		"--mirror", "m1=" + srv.URL, "--alert-command", "cat >> " + alerts, "--mirror-lag", "1ms"}
 	var out, errb bytes.Buffer
 	if code := run(args, &out, &errb, nil); code != 0 {
 		t.Fatalf("honest network: exit %d\n%s%s", code, out.String(), errb.String())
@@ -104,17 +108,36 @@ func TestStateLocked(t *testing.T) {
 	defer first.Close()
 	var out bytes.Buffer
 	code := run([]string{"--once", "--policy", n.PolicyFile, "--publishers", n.PublishersFile, "--state", state}, &out, &out, nil)
-	if code != 1 || !strings.Contains(out.String(), "in use by another auditor") {
+	if code != 3 || !strings.Contains(out.String(), "in use by another auditor") {
 		t.Errorf("second auditor on the same state: exit %d\n%s", code, out.String())
 	}
 	out.Reset()
 	code = run([]string{"alerts", "--state", state, "close", "0123"}, &out, &out, nil)
-	if code != 1 || !strings.Contains(out.String(), "in use by another auditor") {
+	if code != 3 || !strings.Contains(out.String(), "in use by another auditor") {
 		t.Errorf("closing an alert under a running auditor: exit %d\n%s", code, out.String())
 	}
 }
 
+// TestUsage: configuration mistakes are usage errors (exit 2) that name
+// the flag or file, found before the state directory is touched: never
+// alerts about the auditor's own mistakes.
 func TestUsage(t *testing.T) {
+	dir := t.TempDir()
+	_, vk, _ := note.GenerateKey(nil, "log.example", note.TypeEd25519)
+	_, pvk, _ := note.GenerateKey(nil, "pub.example/k", note.TypeEd25519)
+	files := map[string]string{
+		"policy":        "log " + vk + " http://127.0.0.1:1\nquorum none\n",
+		"nolog":         "quorum none\n",
+		"nourl":         "log " + vk + "\nquorum none\n",
+		"publishers":    "publisher example.org/tree " + pvk + "\n",
+		"no-publishers": "# to be filled in\n",
+	}
+	for name, text := range files {
+		os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+	}
+	f := func(name string) string { return filepath.Join(dir, name) }
+	state := filepath.Join(dir, "state")
+	good := []string{"--once", "--policy", f("policy"), "--publishers", f("publishers"), "--state", state}
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -124,10 +147,63 @@ func TestUsage(t *testing.T) {
 		{nil, 2, "--policy, and --publishers or --trust-root, are required"},
 		{[]string{"--policy", "x", "--publishers", "y"}, 2, "--policy"},
 		{[]string{"--nope"}, 2, "unknown flag"},
+		{[]string{"--once", "--policy", f("policy"), "--publishers", f("no-publishers"), "--state", state}, 2,
+			"auditor: --publishers: publishers file " + f("no-publishers") + " lists no publisher"},
+		{[]string{"--once", "--policy", f("nolog"), "--publishers", f("publishers"), "--state", state}, 2, "names no log"},
+		{[]string{"--once", "--policy", f("nourl"), "--publishers", f("publishers"), "--state", state}, 2, "no URL for log log.example: give --log-url"},
+		{append(good, "--mirror", "old=127.0.0.1:7395"), 2, `auditor: --mirror old: URL "127.0.0.1:7395" is not an http:// or https:// URL with a host`},
+		{append(good, "--mirror", "127.0.0.1:7395"), 2, `--mirror "127.0.0.1:7395": want NAME=URL`},
+		{append(good, "--log-url", "127.0.0.1:7370"), 2, `auditor: --log-url: URL "127.0.0.1:7370" is not an http:// or https:// URL`},
+		{append(good, "--peer", "auditor.example"), 2, "auditor: --peer: URL"},
+		{append(good, "--alert-webhook", "hooks.example/x"), 2, "auditor: --alert-webhook: URL"},
+		{append(good, "--mirror", "a=http://x", "--mirror", "a=http://y"), 2, "each mirror needs a name of its own"},
+		{append(good, "--log-origin", "other.example"), 2, `--log-origin "other.example" is not a log of the policy`},
 	} {
 		var out bytes.Buffer
 		if code := run(tc.args, &out, &out, nil); code != tc.code || !strings.Contains(out.String(), tc.want) {
 			t.Errorf("auditor %v: %d %q", tc.args, code, out.String())
 		}
+		if _, err := os.Stat(state); err == nil {
+			t.Fatalf("auditor %v created its state directory before failing", tc.args)
+		}
+	}
+}
+
+// TestOutage: a log that cannot be reached is "could not check" (exit 4),
+// an unreachable alert of its own, never counted as an alert of
+// misbehavior; the status page's /alerts.json is a list, never null.
+func TestOutage(t *testing.T) {
+	dir := t.TempDir()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	_, vk, _ := note.GenerateKey(nil, "log.example", note.TypeEd25519)
+	_, pvk, _ := note.GenerateKey(nil, "pub.example/k", note.TypeEd25519)
+	os.WriteFile(filepath.Join(dir, "policy"), []byte("log "+vk+" "+dead+"\nquorum none\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "publishers"), []byte("publisher example.org/tree "+pvk+"\n"), 0o644)
+	var out bytes.Buffer
+	code := run([]string{"--once", "--policy", filepath.Join(dir, "policy"), "--publishers", filepath.Join(dir, "publishers"), "--state", filepath.Join(dir, "state")}, &out, &out, nil)
+	if code != 4 || !strings.Contains(out.String(), "ALERT unreachable: cannot read the log's checkpoint: ") ||
+		!strings.Contains(out.String(), "connection refused") || !strings.Contains(out.String(), "0 open alert(s); 1 vantage point(s) could not be read") {
+		t.Errorf("log down: exit %d\n%s", code, out.String())
+	}
+
+	pol, _ := policy.Parse([]byte("log " + vk + " " + dead + "\nquorum none\n"))
+	pubs, _ := policy.ParsePublishers([]byte("publisher example.org/tree " + pvk + "\n"))
+	a, err := audit.New(audit.Config{Policy: pol, Publishers: pubs, StateDir: filepath.Join(dir, "state2"), Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/alerts.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.TrimSpace(string(b)) != "[]" {
+		t.Errorf("/alerts.json with no alert: %q, want []", b)
 	}
 }
