@@ -51,15 +51,19 @@ type Options struct {
 // old, as a Gentoo user syncing every half hour might.
 const maxAge = time.Hour
 
+// maxLag is how long a newer snapshot may have been in the log while a
+// mirror still serves an older one, for users (--max-lag) and the auditor
+// (--mirror-lag) alike. Real users allow hours; the demo's history is a
+// day compressed into seconds, so it allows seconds, and waits them out
+// before showing a replay or a freeze.
+const maxLag = 3 * time.Second
+
 // The demo's history stands for a day of publishing, compressed into
-// seconds: snapshots spacing apart, the newest newest ago (older than
-// mirrorLag, so that a mirror that stops there is seen frozen once the
-// next snapshot is published, and younger than maxAge, so that users
-// accept it).
+// seconds: snapshots spacing apart, the newest newest ago (younger than
+// maxAge, so that users accept it).
 const (
-	spacing   = 3 * time.Hour
-	newest    = 45 * time.Minute
-	mirrorLag = 30 * time.Minute
+	spacing = 3 * time.Hour
+	newest  = 45 * time.Minute
 )
 
 type demo struct {
@@ -82,6 +86,10 @@ type demo struct {
 	// frozenLog is a copy of the log as it was when snapshot 0 was
 	// published, which the evil mirror serves in the replay step.
 	frozenLog string
+	// published is when the last snapshot was logged.
+	published time.Time
+	// temporary: the data directory is removed when the demo ends.
+	temporary bool
 	steps     []stepResult
 }
 
@@ -110,6 +118,7 @@ func Run(ctx context.Context, o Options) (err error) {
 			return err
 		}
 		if !o.Keep {
+			d.temporary = true
 			defer os.RemoveAll(d.dir)
 		}
 	} else if err := os.MkdirAll(d.dir, 0o755); err != nil {
@@ -240,7 +249,7 @@ func (d *demo) setUp(ctx context.Context) error {
 	d.aud, err = audit.New(audit.Config{
 		Policy: d.pol, Publishers: d.pubs, TrustRoots: []*trust.Signed{d.root.pin}, StateDir: d.path("auditor"),
 		Mirrors:   []audit.Mirror{{Name: "honest", URL: d.urls["honest mirror"]}, {Name: "evil", URL: d.urls["evil mirror"]}},
-		MirrorLag: mirrorLag, FreezeAfter: time.Hour, MirrorFiles: -1, Log: d.o.Log,
+		MirrorLag: maxLag, FreezeAfter: time.Hour, MirrorFiles: -1, Log: d.o.Log,
 	})
 	if err != nil {
 		return err
@@ -251,8 +260,8 @@ func (d *demo) setUp(ctx context.Context) error {
 	d.printf("  honest mirror  %s  serves snapshot 3, the newest\n", d.urls["honest mirror"])
 	d.printf("  evil mirror    %s  serves whatever the attacker wants\n", d.urls["evil mirror"])
 	d.printf("  auditor        %s/  (status page; state and evidence in %s)\n", d.urls["auditor"], d.path("auditor"))
-	d.printf("  The auditor replays the log, compares the checkpoints of the log, the witnesses\n  and the mirrors' proofs, checks every file each mirror serves, and alerts when a\n  mirror is more than %s behind the newest logged snapshot.\n", mirrorLag)
-	d.printf("  Users verify with `treelog verify --max-age %s`: they want trees at most an hour old.\n", maxAge)
+	d.printf("  The auditor replays the log, compares the checkpoints of the log, the witnesses\n  and the mirrors' proofs, checks every file each mirror serves, and alerts when a\n  mirror serves a snapshot while a newer one has been logged for %s or longer.\n", maxLag)
+	d.printf("  Users verify with `treelog verify --max-age %s --max-lag %s`: they want trees at most\n  an hour old, and allow a mirror to lag %s behind the log (real users allow hours:\n  this day of history is compressed into seconds).\n", maxAge, maxLag, maxLag)
 	d.printf("\n  (Below, `treelog verify` is the same code, run in this process; its checks print\n  as they run.)\n")
 	return nil
 }
@@ -271,8 +280,26 @@ func (d *demo) publish(ctx context.Context, ts time.Time) error {
 		return fmt.Errorf("publishing snapshot %d: %w", i, err)
 	}
 	d.snaps = append(d.snaps, s)
+	d.published = time.Now()
 	d.printf("  snapshot %d  TIMESTAMP %s  logged at index %d, witnessed\n", i, s.Time.Format(time.RFC3339), s.Index)
 	return nil
+}
+
+// waitLag waits until the last snapshot has been in the log longer than
+// the lag users and the auditor allow a mirror: from then on a mirror
+// serving an older one is stale, not just behind.
+func (d *demo) waitLag(ctx context.Context) error {
+	wait := time.Until(d.published.Add(maxLag + 500*time.Millisecond))
+	if wait <= 0 {
+		return nil
+	}
+	d.printf("  (Waiting %s, until the newer snapshots have been in the log longer than the\n  %s a mirror may lag.)\n", wait.Round(100*time.Millisecond), maxLag)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
+	}
 }
 
 func mustRead(p string) []byte {
@@ -295,7 +322,7 @@ func (d *demo) verify(ctx context.Context, step string, u user, mirrorName strin
 	if err := mirror.Sync(ctx, d.urls[mirrorName], tree); err != nil {
 		return nil, fmt.Errorf("syncing %s: %w", mirrorName, err)
 	}
-	cmd := fmt.Sprintf("treelog verify -v --policy %s --publishers %s --state %s --max-age %s", d.net.PolicyFile, d.net.PublishersFile, u.state, maxAge)
+	cmd := fmt.Sprintf("treelog verify -v --policy %s --publishers %s --state %s --max-age %s --max-lag %s", d.net.PolicyFile, d.net.PublishersFile, u.state, maxAge, maxLag)
 	if logURL != "" {
 		cmd += " --log " + logURL
 	}
@@ -303,7 +330,7 @@ func (d *demo) verify(ctx context.Context, step string, u user, mirrorName strin
 		cmd += " --trust-root " + d.path("release-engineering", "trustroot-v1")
 	}
 	d.printf("\n  %s syncs the %s into %s and checks it:\n  $ %s %s\n", u.name, mirrorName, tree, cmd, tree)
-	cfg := client.Config{Policy: d.pol, Publishers: d.pubs, TrustRoots: d.pins, StateDir: u.state, MaxAge: maxAge,
+	cfg := client.Config{Policy: d.pol, Publishers: d.pubs, TrustRoots: d.pins, StateDir: u.state, MaxAge: maxAge, MaxLag: maxLag,
 		OnCheck: func(c client.Check) { d.printf("    %-7s %-11s %s\n", c.Status, c.Name, c.Detail) }}
 	if logURL != "" {
 		cfg.LogURLs = []string{logURL}
@@ -403,6 +430,9 @@ func (d *demo) stepReplay(ctx context.Context) error {
 	d.heading("3. Replay: the evil mirror serves snapshot 0, ten hours old, with its valid proof")
 	d.evil.SetDir(d.snaps[0].Dir)
 	d.printf("  Everything it serves is genuine and was logged; it is just old (what was fixed\n  since is still broken). Bob has never synced before.\n")
+	if err := d.waitLag(ctx); err != nil {
+		return err
+	}
 	_, err := d.verify(ctx, "3-replay", d.user("Bob"), "evil mirror", "")
 	d.expectRefused("3 replay (new user)", err, client.CheckReplay)
 	_, err = d.verify(ctx, "3-replay", d.user("Alice"), "evil mirror", "")
@@ -421,6 +451,9 @@ func (d *demo) stepFreeze(ctx context.Context) error {
 	d.honest.SetDir(d.snaps[4].Dir)
 	d.evil.SetDir(d.snaps[3].Dir)
 	d.printf("  The honest mirror syncs snapshot 4; the evil mirror keeps serving snapshot 3,\n  which users accepted earlier, so that fixes in snapshot 4 never reach them.\n")
+	if err := d.waitLag(ctx); err != nil {
+		return err
+	}
 	_, err := d.verify(ctx, "4-freeze", d.user("Alice"), "evil mirror", "")
 	d.expectRefused("4 freeze", err, client.CheckReplay)
 	if _, err = d.verify(ctx, "4-freeze", d.user("Alice"), "honest mirror", ""); err != nil {
@@ -463,7 +496,12 @@ func (d *demo) summary(took time.Duration) {
 		d.printf("  Every outcome as expected, in %s.\n", took.Round(100*time.Millisecond))
 	}
 
-	d.heading("Where the data lives")
+	if d.temporary {
+		d.heading("Where the data lives, until the demo exits")
+		d.printf("  (%s is removed when the demo ends. To look at it, or to run the commands\n  below, run the demo again with --dir DIR to keep the data, or with --keep to keep\n  the network running too.)\n", d.dir)
+	} else {
+		d.heading("Where the data lives")
+	}
 	d.printf("  %s  keys (*.key secret, *.pub public), policy, publishers, witness-policy\n", d.path("net"))
 	d.printf("  %s  the log: checkpoint, tiles and entry bundles (tessera POSIX)\n", d.path("net", "log"))
 	d.printf("  %s  the witnesses' SQLite databases\n", d.path("net", "w*.db"))
@@ -477,6 +515,9 @@ func (d *demo) summary(took time.Duration) {
 
 	d.heading("Doing it by hand")
 	d.printf("  (treelog and auditor are `go run ./cmd/treelog` and `go run ./cmd/auditor` from a clone.)\n")
+	if d.temporary {
+		d.printf("  These need the data, which this run removes: rerun with --dir DIR, or --keep.\n")
+	}
 	d.printf("  Check a tree the way the users did (the steps' commands above work while the network runs, with --keep):\n")
 	d.printf("  $ treelog verify -v --policy %s --publishers %s --state /tmp/my-state %s\n", d.net.PolicyFile, d.net.PublishersFile, d.path("steps", "1-honest", "alice-honest"))
 	d.printf("  Check a tree offline, from its MetaManifest and proof alone:\n")
@@ -484,7 +525,7 @@ func (d *demo) summary(took time.Duration) {
 	d.printf("  Publish a new snapshot (with --keep):\n")
 	d.printf("  $ treelog publish --key %s --origin %s --log %s --policy %s --layout gentoo %s\n", d.path("net", "publisher.key"), d.net.Opts.TreeOrigin, d.net.LogURL, d.net.PolicyFile, d.path("publisher", "tree"))
 	d.printf("  Audit once, as cron would (with --keep):\n")
-	d.printf("  $ auditor --once --policy %s --publishers %s --state /tmp/my-auditor --mirror evil=%s\n", d.net.PolicyFile, d.net.PublishersFile, d.urls["evil mirror"])
+	d.printf("  $ auditor --once --policy %s --publishers %s --state /tmp/my-auditor --mirror-lag %s --mirror evil=%s\n", d.net.PolicyFile, d.net.PublishersFile, maxLag, d.urls["evil mirror"])
 	d.printf("  See what the auditor kept:\n  $ auditor alerts --state %s\n", d.path("auditor"))
 	d.printf("  Follow the trust root through the log, as users do (with --keep):\n")
 	d.printf("  $ treelog root show --trust-root %s --policy %s\n", d.path("release-engineering", "trustroot-v1"), d.net.PolicyFile)
