@@ -92,6 +92,24 @@ type published struct {
 	since   time.Time
 }
 
+// CheckKey checks that s can be a log's key: an Ed25519 (0x01) signed-note
+// key. A witness's cosignature/v1 key would sign checkpoints that no
+// client accepts as the log's.
+func CheckKey(s note.Signer) error {
+	vkey, err := note.VerifierKeyOf(s)
+	if err != nil {
+		return err
+	}
+	k, err := note.ParseVerifierKey(vkey)
+	if err != nil {
+		return err
+	}
+	if k.Type != note.TypeEd25519 {
+		return fmt.Errorf("key %s is of type 0x%02x (a witness's cosignature/v1 key?), not a log's Ed25519 (0x01) key: make one with 'treelog keygen --type log'", k.Name, k.Type)
+	}
+	return nil
+}
+
 // New starts a log on storage: it initializes tessera, waits until every
 // sequenced entry is integrated, brings the origin index up to date with
 // the log, and starts following new checkpoints.
@@ -117,6 +135,9 @@ func New(ctx context.Context, st *Storage, cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if err := CheckKey(cfg.Signer); err != nil {
+		return nil, err
 	}
 	vkey, err := note.VerifierKeyOf(cfg.Signer)
 	if err != nil {

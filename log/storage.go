@@ -33,8 +33,8 @@ type Storage struct {
 // Close releases the storage's connections.
 func (s *Storage) Close() error { return s.Index.Close() }
 
-// OpenPOSIX opens the embedded default: tessera's POSIX driver in dir, one
-// server process (tessera locks the directory). The origin index is
+// OpenPOSIX opens tessera's POSIX driver in dir, for one server process
+// (tessera locks the directory). The origin index is
 // rebuilt from the log when the server starts. The directory is the
 // tlog-tiles tree: it can be published as static files.
 func OpenPOSIX(ctx context.Context, dir string) (*Storage, error) {

@@ -117,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		if *pubsFile == "" {
 			return nil, nil
 		}
-		return trust.ReadPublishersFile(*pubsFile)
+		return trust.ReadPublishersFile(*pubsFile, false)
 	}
 	pubs, err := loadPubs()
 	if err != nil {
@@ -134,6 +134,15 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 			return usage("--mirror %q: want NAME=URL", m)
 		}
 		ms = append(ms, audit.Mirror{Name: name, URL: url})
+	}
+	// A daemon takes its port before its state directory: one in use
+	// leaves nothing behind.
+	var ln net.Listener
+	if !*once {
+		if ln, err = net.Listen("tcp", c.Listen); err != nil {
+			return usage("--listen: %v", err)
+		}
+		defer ln.Close()
 	}
 	reg := daemon.NewRegistry()
 	a, err := audit.New(audit.Config{
@@ -164,7 +173,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		a.Run(ctx, *interval)
 	}()
 	srv := &daemon.Server{
-		Log: log, Handler: a.Handler(), Registry: reg, Started: started, Timeouts: c.Timeouts,
+		Log: log, Handler: a.Handler(), Registry: reg, Started: started, Timeouts: c.Timeouts, Listener: ln,
 		Reload: func() error {
 			p, err := loadPubs()
 			if err != nil {

@@ -17,7 +17,9 @@ import (
 	"treelog/internal/daemon"
 	"treelog/internal/keyfile"
 	"treelog/internal/klogslog"
+	"treelog/internal/untrusted"
 	"treelog/log"
+	"treelog/policy"
 	"treelog/trust"
 )
 
@@ -59,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	pubsFile := fs.String("publishers", "", "publishers file: 'publisher <origin> <vkey>' lines (required; may be empty with --trust-root)")
 	rootFiles := fs.StringSlice("trust-root", nil, "pinned trust root this log serves: a signed version (repeatable); its versions are logged here, and it governs the origins in its scope")
 	wpolicy := fs.String("witness-policy", "", "tlog-policy file naming the witnesses (with URLs) and the quorum that must cosign each checkpoint; empty: publish without witnesses")
-	storage := fs.String("storage", "", "directory for tessera's POSIX storage (the embedded default)")
+	storage := fs.String("storage", "", "directory of the log's POSIX storage, for one server process; it is also the static tlog-tiles tree (or give --s3-bucket and --mysql-dsn)")
 	s3Bucket := fs.String("s3-bucket", "", "S3 bucket (scale-out storage; with --mysql-dsn)")
 	s3Prefix := fs.String("s3-prefix", "", "prefix of the log's objects in the bucket")
 	s3Endpoint := fs.String("s3-endpoint", "", "S3 endpoint URL for S3-compatible stores (MinIO...); empty: AWS")
@@ -79,8 +81,8 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		return rc
 	}
 	usage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "logserver: "+format+"\n", a...)
-		return 2
+		fmt.Fprintf(stderr, "logserver: %s\n", untrusted.Escape(fmt.Sprintf(format, a...)))
+		return cli.ExitUsage
 	}
 	if *key == "" || *pubsFile == "" {
 		return usage("--key and --publishers are required")
@@ -88,42 +90,55 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	if (*storage == "") == (*s3Bucket == "" && *mysqlDSN == "") {
 		return usage("give either --storage DIR, or --s3-bucket and --mysql-dsn")
 	}
+	if *s3Endpoint != "" {
+		if err := policy.CheckURL(*s3Endpoint); err != nil {
+			return usage("--s3-endpoint: %v", err)
+		}
+	}
 	logger, err := c.Logger(stderr)
 	if err != nil {
 		return usage("%v", err)
 	}
 	klogslog.Use(logger.With("part", "tessera"))
+	// Configuration first, then the port, then storage: a mistake or a
+	// port in use leaves nothing behind.
 	signer, err := keyfile.ReadSigner(*key)
 	if err != nil {
-		logger.Error("reading the log key", "err", err)
-		return 1
+		return usage("--key: %v", err)
 	}
-	loadPubs := func() (*trust.Publishers, error) {
-		data, err := os.ReadFile(*pubsFile)
-		if err != nil {
-			return nil, err
-		}
-		return trust.ParsePublishers(data)
-	}
-	pubs, err := loadPubs()
-	if err != nil {
-		logger.Error("reading --publishers", "err", err)
-		return 1
+	if err := log.CheckKey(signer); err != nil {
+		return usage("--key %s: %v", *key, err)
 	}
 	pins, err := trust.ReadPinnedFiles(*rootFiles)
 	if err != nil {
-		logger.Error("reading --trust-root", "err", err)
-		return 1
+		return usage("--trust-root: %v", err)
+	}
+	// With trust roots, the publishers file may list nobody.
+	loadPubs := func() (*trust.Publishers, error) { return trust.ReadPublishersFile(*pubsFile, len(pins) > 0) }
+	pubs, err := loadPubs()
+	if err != nil {
+		return usage("--publishers: %v", err)
 	}
 	var wp []byte
 	if *wpolicy != "" {
+		p, err := policy.ReadPolicyFile(*wpolicy, false)
+		if err != nil {
+			return usage("--witness-policy: %v", err)
+		}
+		if len(p.Witnesses) == 0 && p.Quorum != "none" {
+			return usage("--witness-policy: %s names no witness", *wpolicy)
+		}
 		if wp, err = os.ReadFile(*wpolicy); err != nil {
-			logger.Error("reading --witness-policy", "err", err)
-			return 1
+			return usage("--witness-policy: %v", err)
 		}
 	} else {
 		logger.Warn("no --witness-policy: checkpoints are published without witness cosignatures")
 	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return usage("--listen: %v", err)
+	}
+	defer ln.Close()
 	ctx := context.Background()
 	var st *log.Storage
 	if *storage != "" {
@@ -140,7 +155,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	}
 	if err != nil {
 		logger.Error("opening storage", "err", err)
-		return 1
+		return cli.ExitUnchecked
 	}
 	reg := daemon.NewRegistry()
 	lg, err := log.New(ctx, st, log.Config{
@@ -151,11 +166,11 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	if err != nil {
 		logger.Error("starting the log", "err", err)
 		st.Close()
-		return 1
+		return cli.ExitUnchecked
 	}
 	logger.Info("log", "origin", lg.Origin(), "vkey", lg.VerifierKey(), "storage", st.Kind)
 	srv := &daemon.Server{
-		Log: logger, Handler: lg.Handler(), Registry: reg, Started: started, ShutdownTimeout: *shutdown + 10*time.Second, Timeouts: c.Timeouts,
+		Log: logger, Handler: lg.Handler(), Registry: reg, Started: started, ShutdownTimeout: *shutdown + 10*time.Second, Timeouts: c.Timeouts, Listener: ln,
 		Reload: func() error {
 			p, err := loadPubs()
 			if err != nil {
@@ -175,7 +190,7 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	}
 	if err := srv.Run(ctx, c.Listen); err != nil {
 		logger.Error("log stopped", "err", err)
-		return 1
+		return cli.ExitUnchecked
 	}
-	return 0
+	return cli.ExitOK
 }

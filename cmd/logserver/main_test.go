@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -140,7 +141,23 @@ func TestDaemon(t *testing.T) {
 	}
 }
 
+// TestUsage: configuration mistakes are usage errors naming the flag or
+// file, found before the port is taken and before any storage is created.
 func TestUsage(t *testing.T) {
+	dir := t.TempDir()
+	k := newKeys(t)
+	flags := k.writeFiles(t, dir, 1)
+	wsk, _, _ := note.GenerateKey(nil, "witness.example/w1", note.TypeCosignatureV1)
+	os.WriteFile(filepath.Join(dir, "witness.key"), []byte(wsk), 0o600)
+	os.WriteFile(filepath.Join(dir, "empty"), []byte("# publishers to come\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "nowitness"), []byte("group g any\nquorum g\n"), 0o644)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	storage := filepath.Join(dir, "storage")
+	f := func(name string) string { return filepath.Join(dir, name) }
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -151,11 +168,25 @@ func TestUsage(t *testing.T) {
 		{[]string{"--key", "k", "--publishers", "p"}, 2, "give either --storage DIR"},
 		{[]string{"--key", "k", "--publishers", "p", "--storage", "d", "--mysql-dsn", "x"}, 2, "give either"},
 		{[]string{"--bogus"}, 2, "unknown flag"},
+		{[]string{"--key", f("nokey"), "--publishers", flags[3], "--storage", storage}, 2, "logserver: --key: open " + f("nokey")},
+		{[]string{"--key", f("witness.key"), "--publishers", flags[3], "--storage", storage}, 2,
+			"logserver: --key " + f("witness.key") + ": key witness.example/w1 is of type 0x04 (a witness's cosignature/v1 key?), not a log's Ed25519 (0x01) key"},
+		{[]string{"--key", flags[1], "--publishers", f("empty"), "--storage", storage}, 2, "logserver: --publishers: publishers file " + f("empty") + " lists no publisher"},
+		{[]string{"--key", flags[1], "--publishers", flags[3], "--witness-policy", f("nowitness"), "--storage", storage}, 2, "--witness-policy"},
+		{[]string{"--key", flags[1], "--publishers", flags[3], "--storage", storage, "--listen", busy.Addr().String()}, 2, "logserver: --listen: listen tcp " + busy.Addr().String()},
 	} {
 		var out bytes.Buffer
 		code := run(tc.args, &out, &out, nil)
 		if code != tc.code || !strings.Contains(out.String(), tc.want) {
 			t.Errorf("logserver %v: %d %q", tc.args, code, out.String())
 		}
+		if _, err := os.Stat(storage); err == nil {
+			t.Fatalf("logserver %v created its storage before failing", tc.args)
+		}
+	}
+	var out bytes.Buffer
+	run([]string{"--help"}, &out, &out, nil)
+	if strings.Contains(out.String(), "embedded") || !strings.Contains(out.String(), "--storage string") {
+		t.Errorf("--storage help:\n%s", out.String())
 	}
 }

@@ -102,7 +102,7 @@ func verify(args []string, stdout, stderr io.Writer) int {
 	}
 	var pubs *trust.Publishers
 	if *pubsFile != "" {
-		if pubs, err = trust.ReadPublishersFile(*pubsFile); err != nil {
+		if pubs, err = trust.ReadPublishersFile(*pubsFile, false); err != nil {
 			return usageErr(stderr, "verify", "--publishers: %v", err)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"treelog/internal/cli"
 	"treelog/internal/daemon"
 	"treelog/internal/keyfile"
+	"treelog/internal/untrusted"
 	"treelog/policy"
 	"treelog/witness"
 )
@@ -94,9 +95,16 @@ before it is returned; concurrent requests share fsyncs (group commit).`, stdout
 	}
 	signer, err := keyfile.ReadSigner(*key)
 	if err != nil {
-		log.Error("reading the witness key", "err", err)
-		return 1
+		fmt.Fprintf(stderr, "witness serve: --key: %s\n", untrusted.Escape(err.Error()))
+		return 2
 	}
+	// The port before the database: one in use leaves nothing behind.
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "witness serve: --listen: %s\n", untrusted.Escape(err.Error()))
+		return 2
+	}
+	defer ln.Close()
 	store, err := witness.OpenStore(*db)
 	if err != nil {
 		log.Error("opening the database", "err", err)
@@ -137,7 +145,7 @@ before it is returned; concurrent requests share fsyncs (group commit).`, stdout
 	}
 	log.Info("witness", "name", w.Name(), "vkey", w.VerifierKey(), "logs", len(store.Logs()))
 	srv := &daemon.Server{
-		Log: log, Handler: w.Handler(), Registry: reg, Reload: reload, Started: started, Timeouts: c.Timeouts,
+		Log: log, Handler: w.Handler(), Registry: reg, Reload: reload, Started: started, Timeouts: c.Timeouts, Listener: ln,
 		Stop: func(context.Context) error { return store.Close() },
 	}
 	if err := srv.Run(context.Background(), c.Listen); err != nil {
@@ -163,12 +171,12 @@ says next, so it needs --forget-state.`, stdout, stderr)
 		fmt.Fprintln(stderr, "witness logs: want list | rekey ORIGIN VKEY | disable ORIGIN | enable ORIGIN | remove ORIGIN")
 		return 2
 	}
-	store, err := witness.OpenStore(*db)
-	if err != nil {
-		fmt.Fprintf(stderr, "witness logs: %v\n", err)
-		return 1
+	store, code := openExisting(*db, "logs", stderr)
+	if store == nil {
+		return code
 	}
 	defer store.Close()
+	var err error
 	switch a[0] {
 	case "list":
 		for _, l := range store.Logs() {
@@ -180,7 +188,7 @@ says next, so it needs --forget-state.`, stdout, stderr)
 			if l.Disabled {
 				dis = " DISABLED"
 			}
-			fmt.Fprintf(stdout, "%s%s\n  key %s\n  %s\n", l.Origin, dis, l.VKey, state)
+			fmt.Fprintf(stdout, "%s%s\n  key %s\n  %s\n", untrusted.Escape(l.Origin), dis, untrusted.Escape(l.VKey), state)
 		}
 		return 0
 	case "rekey":
@@ -204,6 +212,22 @@ says next, so it needs --forget-state.`, stdout, stderr)
 	return 0
 }
 
+// openExisting opens the database of a witness for a command that reads
+// or edits it: a missing one is a mistaken --db, not a database to
+// create empty.
+func openExisting(db, cmd string, stderr io.Writer) (*witness.Store, int) {
+	if _, err := os.Stat(db); err != nil {
+		fmt.Fprintf(stderr, "witness %s: --db %s: %s (the database is created by 'witness serve')\n", cmd, untrusted.Escape(db), untrusted.Escape(err.Error()))
+		return nil, 2
+	}
+	store, err := witness.OpenStore(db)
+	if err != nil {
+		fmt.Fprintf(stderr, "witness %s: %s\n", cmd, untrusted.Escape(err.Error()))
+		return nil, 3
+	}
+	return store, 0
+}
+
 func evidence(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("evidence", "[ORIGIN]", `Prints the signed checkpoints that conflicted with the cosigned ones: for
 each, the one the witness had cosigned and the one it refused. Both carry
@@ -212,10 +236,9 @@ the log's signature, which makes them proof of a split view.`, stdout, stderr)
 	if rc := parse(fs, args, stderr); rc >= 0 {
 		return rc
 	}
-	store, err := witness.OpenStore(*db)
-	if err != nil {
-		fmt.Fprintf(stderr, "witness evidence: %v\n", err)
-		return 1
+	store, code := openExisting(*db, "evidence", stderr)
+	if store == nil {
+		return code
 	}
 	defer store.Close()
 	ev, err := store.Evidence(strings.Join(fs.Args(), ""))
@@ -224,7 +247,9 @@ the log's signature, which makes them proof of a split view.`, stdout, stderr)
 		return 1
 	}
 	for _, e := range ev {
-		fmt.Fprintf(stdout, "# %d %s %s %s\n## cosigned:\n%s## refused:\n%s\n", e.ID, e.Received.UTC().Format(time.RFC3339), e.Origin, e.Kind, e.Stored, e.Submitted)
+		// The refused checkpoint is what a log sent: escaped, as all of it.
+		fmt.Fprintf(stdout, "# %d %s %s %s\n## cosigned:\n%s## refused:\n%s\n", e.ID, e.Received.UTC().Format(time.RFC3339), untrusted.Escape(e.Origin), untrusted.Escape(e.Kind),
+			untrusted.Escape(string(e.Stored)), untrusted.Escape(string(e.Submitted)))
 	}
 	if len(ev) == 0 {
 		fmt.Fprintln(stdout, "no evidence kept")

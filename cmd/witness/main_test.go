@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -113,6 +114,38 @@ func TestUsage(t *testing.T) {
 		if code != tc.code || !strings.Contains(out, tc.want) {
 			t.Errorf("witness %v: %d %q, want %d containing %q", tc.args, code, out, tc.code, tc.want)
 		}
+	}
+}
+
+// TestNoStrayDatabase: reading or editing a database that is not there is
+// a mistaken --db, named, and creates nothing; serve with a port in use
+// creates no database either.
+func TestNoStrayDatabase(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
+	for _, args := range [][]string{{"logs", "--db", missing, "list"}, {"logs", "--db", missing, "disable", "x"}, {"evidence", "--db", missing}} {
+		out, code := runCmd(t, args...)
+		if code != 2 || !strings.Contains(out, "--db "+missing+": ") || !strings.Contains(out, "created by 'witness serve'") {
+			t.Errorf("witness %v: %d %q", args, code, out)
+		}
+		if _, err := os.Stat(missing); err == nil {
+			t.Fatalf("witness %v created %s", args, missing)
+		}
+	}
+	sk, _, _ := note.GenerateKey(nil, "witness.example/w", note.TypeCosignatureV1)
+	write(t, dir, "w.key", sk)
+	write(t, dir, "logs", "")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	out, code := runCmd(t, "serve", "--key", filepath.Join(dir, "w.key"), "--logs", filepath.Join(dir, "logs"), "--db", missing, "--listen", busy.Addr().String())
+	if code != 2 || !strings.Contains(out, "--listen") {
+		t.Errorf("serve on a busy port: %d %q", code, out)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Fatal("serve on a busy port created its database")
 	}
 }
 

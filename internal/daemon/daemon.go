@@ -75,7 +75,8 @@ func ParseFlags(fs *pflag.FlagSet, args []string) error {
 	return cli.ParseWithConfig(fs, args)
 }
 
-// Logger builds the structured logger the flags ask for.
+// Logger builds the structured logger the flags ask for. Every string it
+// writes is escaped: log lines carry outside text.
 func (c *Common) Logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
@@ -84,9 +85,9 @@ func (c *Common) Logger(w io.Writer) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.LogFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(escaping{slog.NewTextHandler(w, opts)}), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(escaping{slog.NewJSONHandler(w, opts)}), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
 }
@@ -115,6 +116,10 @@ type Server struct {
 	ShutdownTimeout time.Duration
 	// Timeouts bound slow clients (zero fields: DefaultTimeouts').
 	Timeouts Timeouts
+	// Listener, if set, is used instead of listening on Run's addr: a
+	// daemon listens before it creates its storage or state, so that a
+	// port in use leaves nothing behind.
+	Listener net.Listener
 }
 
 // Run listens on addr and serves until ctx is done or SIGTERM/SIGINT
@@ -130,9 +135,12 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	}
 	mux.Handle("/", s.Handler)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
+	ln := s.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return err
+		}
 	}
 	if s.Started != nil {
 		s.Started(ln.Addr())
