@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,7 +24,8 @@ import (
 // TestHostileBytes: attacker bytes (terminal escapes, a bidi override,
 // C1 controls, invalid UTF-8) in every field a hostile MetaManifest,
 // proof, log checkpoint, tile or HTTP answer can carry reach no output
-// of `treelog verify` raw: not its verdict, not -v, not --json.
+// of `treelog verify` raw: not its verdict, not -v, not --json. And a
+// 2 GB top-level Manifest is refused by its size, unread.
 func TestHostileBytes(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -155,4 +157,36 @@ func TestHostileBytes(t *testing.T) {
 			}
 		})
 	}
+
+	// The size first: a 2 GB top-level Manifest (sparse: it costs no disk)
+	// is refused by its size, before it is read, so that the memory
+	// treelog verify uses stays that of an honest tree's verification.
+	t.Run("2 GB top-level Manifest", func(t *testing.T) {
+		rss := func(d string) (int64, string) {
+			cmd := exec.Command(bin, "verify", "--offline", "--policy", n.PolicyFile, "--publishers", n.PublishersFile, d)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			cmd.Run()
+			return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10, out.String()
+		}
+		honest, out := rss(snaps[0].Dir)
+		if !strings.HasPrefix(out, "verified ") {
+			t.Fatalf("the honest tree: %s", out)
+		}
+		d := filepath.Join(t.TempDir(), "tree")
+		if err := mirror.CopyTree(snaps[0].Dir, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(d, "Manifest"), 2<<30); err != nil {
+			t.Fatal(err)
+		}
+		big, out := rss(d)
+		if !strings.Contains(out, "tree check: the top-level Manifest is larger than the ") || !strings.Contains(out, " bytes the MetaManifest pins") {
+			t.Errorf("a 2 GB Manifest: %s", out)
+		}
+		t.Logf("peak RSS: %d MiB verifying the honest tree, %d MiB refusing the 2 GB Manifest", honest>>20, big>>20)
+		if big > honest+16<<20 {
+			t.Errorf("refusing a 2 GB Manifest took %d MiB at peak, the honest tree %d MiB: it was read", big>>20, honest>>20)
+		}
+	})
 }
