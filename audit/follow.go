@@ -37,7 +37,7 @@ type bundleResult struct {
 // versions logged before it, so apply decides that, in order.
 func (a *Auditor) checkBundle(ctx context.Context, cp checkpoint.Checkpoint, b uint64, keys metamanifest.Keys) bundleResult {
 	res := bundleResult{index: b}
-	entries, err := a.prover.Entries(ctx, cp, b)
+	entries, err := tiles.VerifiedEntries(ctx, a.reader, a.prover, cp, b)
 	if err != nil {
 		res.err = err
 		return res

@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,20 +12,12 @@ import (
 
 	"treelog/checkpoint"
 	"treelog/client"
+	"treelog/internal/testkit/script"
 	"treelog/metamanifest"
 	"treelog/policy"
 )
 
 // deadURL returns the URL of a loopback port that nothing listens on.
-func deadURL(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := "http://" + ln.Addr().String()
-	ln.Close()
-	return u
-}
 
 // unchecked runs a verification that must end in "could not check" at
 // check, and checks that the state did not change for the worse.
@@ -60,7 +51,7 @@ func TestOutage(t *testing.T) {
 	// Down: connection refused, for a new user and for one with state
 	// (whose consistency check needs a proof from the log).
 	cfg := w.cfg(t.TempDir())
-	cfg.LogURLs = []string{deadURL(t)}
+	cfg.LogURLs = []string{script.DeadURL(t)}
 	ue := unchecked(t, tree, cfg, client.CheckReplay)
 	if !strings.Contains(ue.Error(), "connection refused") || !strings.Contains(ue.Error(), "says nothing about the tree") {
 		t.Errorf("message: %v", ue)
@@ -79,7 +70,7 @@ func TestOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg = w.cfg(state)
-	cfg.LogURLs = []string{deadURL(t)}
+	cfg.LogURLs = []string{script.DeadURL(t)}
 	unchecked(t, tree, cfg, client.CheckConsistency)
 
 	// 503 from every mirror of the log.
@@ -88,7 +79,7 @@ func TestOutage(t *testing.T) {
 	}))
 	defer busy.Close()
 	cfg = w.cfg(t.TempDir())
-	cfg.LogURLs = []string{busy.URL, deadURL(t)}
+	cfg.LogURLs = []string{busy.URL, script.DeadURL(t)}
 	if ue := unchecked(t, tree, cfg, client.CheckReplay); !strings.Contains(ue.Error(), "503 Service Unavailable") {
 		t.Errorf("message: %v", ue)
 	}
@@ -124,7 +115,7 @@ func TestOutage(t *testing.T) {
 func TestProceedIfUnreachable(t *testing.T) {
 	w := newWorld(t)
 	cfg := w.cfg(t.TempDir())
-	cfg.LogURLs = []string{deadURL(t)}
+	cfg.LogURLs = []string{script.DeadURL(t)}
 	cfg.ProceedIfUnreachable = true
 	var skipped []string
 	cfg.OnCheck = func(c client.Check) {

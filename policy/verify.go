@@ -91,21 +91,7 @@ func (r *Result) Summary() string {
 // at or after T satisfy the quorum: the policy's witnesses collectively vouch
 // that, as of T, this was the latest checkpoint they saw. It reports false
 // when the quorum is not met or is "none".
-func (r *Result) QuorumTime() (time.Time, bool) {
-	if r.policy.Quorum == "none" || !r.QuorumMet {
-		return time.Time{}, false
-	}
-	cs := append([]Cosignature(nil), r.Cosigned...)
-	sort.Slice(cs, func(i, j int) bool { return cs[i].Time.After(cs[j].Time) })
-	ok := map[string]bool{}
-	for _, c := range cs {
-		ok[c.Witness.Name] = true
-		if r.policy.QuorumMet(ok) {
-			return c.Time, true
-		}
-	}
-	return time.Time{}, false
-}
+func (r *Result) QuorumTime() (time.Time, bool) { return r.quorumFrom(true) }
 
 // CosignedBy returns the earliest time by which witnesses that satisfy the
 // quorum had all cosigned this checkpoint: each cosignature shows its
@@ -113,12 +99,18 @@ func (r *Result) QuorumTime() (time.Time, bool) {
 // checkpoint holds had therefore entered the log (was in a witnessed
 // checkpoint) by then. It reports false when the quorum is not met or is
 // "none".
-func (r *Result) CosignedBy() (time.Time, bool) {
+func (r *Result) CosignedBy() (time.Time, bool) { return r.quorumFrom(false) }
+
+// quorumFrom takes the cosignatures newest first (or oldest first) and
+// returns the time of the one with which the quorum is met.
+func (r *Result) quorumFrom(newestFirst bool) (time.Time, bool) {
 	if r.policy.Quorum == "none" || !r.QuorumMet {
 		return time.Time{}, false
 	}
 	cs := append([]Cosignature(nil), r.Cosigned...)
-	sort.Slice(cs, func(i, j int) bool { return cs[i].Time.Before(cs[j].Time) })
+	sort.Slice(cs, func(i, j int) bool {
+		return cs[i].Time.After(cs[j].Time) == newestFirst && !cs[i].Time.Equal(cs[j].Time)
+	})
 	ok := map[string]bool{}
 	for _, c := range cs {
 		ok[c.Witness.Name] = true

@@ -3,23 +3,14 @@ package tiles
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"treelog/checkpoint"
+	"treelog/internal/testkit/script"
 )
-
-func deadURL(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return "http://" + ln.Addr().String()
-}
 
 // TestErrorKinds: every failure is an outage (ErrUnavailable) or bad data,
 // told apart by errors.Is on errors this package owns.
@@ -69,14 +60,14 @@ func TestErrorKinds(t *testing.T) {
 		urls        []string
 		unavailable bool
 	}{
-		{"connection refused", []string{deadURL(t)}, true},
+		{"connection refused", []string{script.DeadURL(t)}, true},
 		{"503", []string{busy.URL}, true},
 		{"404 everywhere", []string{good.URL + "/nothing"}, true},
 		{"cut short", []string{cut.URL}, true},
-		{"down, then 503", []string{deadURL(t), busy.URL}, true},
+		{"down, then 503", []string{script.DeadURL(t), busy.URL}, true},
 		{"over the limit", []string{huge.URL}, false},
 		// One URL served bad data: not an outage, whatever the others did.
-		{"down, then over the limit", []string{deadURL(t), huge.URL}, false},
+		{"down, then over the limit", []string{script.DeadURL(t), huge.URL}, false},
 	} {
 		r, _ := NewHTTPReader(tc.urls)
 		_, err := r.ReadCheckpoint(ctx)
@@ -95,7 +86,7 @@ func TestErrorKinds(t *testing.T) {
 	if _, err := NewProver(r, 0).ConsistencyProof(ctx, 10, m.cp(300)); !errors.Is(err, ErrMismatch) || errors.Is(err, ErrUnavailable) {
 		t.Errorf("flipped tiles: %v", err)
 	}
-	r, _ = NewHTTPReader([]string{deadURL(t)})
+	r, _ = NewHTTPReader([]string{script.DeadURL(t)})
 	if _, err := NewProver(r, 0).InclusionProof(ctx, m.cp(300), 3); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrMismatch) {
 		t.Errorf("unreachable log: %v", err)
 	}

@@ -197,28 +197,3 @@ func (p *Prover) LeafHashes(ctx context.Context, cp checkpoint.Checkpoint, tileI
 	}
 	return toHashes(hs), nil
 }
-
-// Entries returns the entries of the entry bundle with the given index,
-// each checked against its leaf hash in cp's tree. An entry that does not
-// hash to its leaf, or a bundle that does not parse, is ErrMismatch.
-func (p *Prover) Entries(ctx context.Context, cp checkpoint.Checkpoint, bundle uint64) ([][]byte, error) {
-	leaves, err := p.LeafHashes(ctx, cp, bundle)
-	if err != nil {
-		return nil, fmt.Errorf("tiles of entry bundle %d: %w", bundle, err)
-	}
-	w, _ := BundleWidth(bundle, cp.Size)
-	data, err := p.r.ReadEntryBundle(ctx, bundle, w)
-	if err != nil {
-		return nil, fmt.Errorf("entry bundle %d: %w", bundle, err)
-	}
-	entries, err := ParseEntryBundle(data, len(leaves))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMismatch, err)
-	}
-	for i, e := range entries {
-		if checkpoint.LeafHash(e) != leaves[i] {
-			return nil, fmt.Errorf("%w: entry %d does not hash to its leaf in the checkpoint of size %d", ErrMismatch, bundle*TileWidth+uint64(i), cp.Size)
-		}
-	}
-	return entries, nil
-}

@@ -52,7 +52,10 @@ func TestBrowserStatusPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := proc.Start(bin, "--policy", n.PolicyFile, "--publishers", n.PublishersFile, "--state", filepath.Join(dir, "state"),
-		"--mirror", "old-mirror="+frozen.URL, "--mirror", "good-mirror="+current.URL, "--interval", "1h", "--listen", "127.0.0.1:0")
+		"--mirror", "old-mirror="+frozen.URL, "--mirror", "good-mirror="+current.URL, "--interval", "1h", "--listen", "127.0.0.1:0",
+		// Snapshot 1 was logged seconds ago: allow no lag at all, so that
+		// the mirror still on snapshot 0 is frozen.
+		"--mirror-lag", "1ms")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +126,8 @@ func TestBrowserStatusPage(t *testing.T) {
 	for _, r := range rows(byID(doc, "mirrors")) {
 		mrows[r[0]] = r
 	}
-	if r := mrows["old-mirror"]; len(r) != 7 || r[1] != "example.org/tree" || !strings.HasPrefix(r[4], "3h") || r[5] != "16" {
-		t.Errorf("old-mirror row: %q, want a lag of 3h and 16 files checked", r)
+	if r := mrows["old-mirror"]; len(r) != 7 || r[1] != "example.org/tree" || !strings.HasSuffix(r[4], "s") || r[5] != "16" {
+		t.Errorf("old-mirror row: %q, want a lag of seconds (snapshot 1 was logged seconds ago) and 16 files checked", r)
 	}
 	if r := mrows["good-mirror"]; len(r) != 7 || r[4] != "-" || r[5] != "16" || r[6] != "" {
 		t.Errorf("good-mirror row: %q, want no lag, 16 files checked and no problem", r)

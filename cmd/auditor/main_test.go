@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"treelog/audit"
 	"treelog/demo/mirror"
 	"treelog/demo/network"
+	"treelog/internal/testkit/script"
 	"treelog/note"
 	"treelog/policy"
 	"treelog/trust"
@@ -174,9 +174,7 @@ func TestUsage(t *testing.T) {
 // misbehavior; the status page's /alerts.json is a list, never null.
 func TestOutage(t *testing.T) {
 	dir := t.TempDir()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := "http://" + ln.Addr().String()
-	ln.Close()
+	dead := script.DeadURL(t)
 	_, vk, _ := note.GenerateKey(nil, "log.example", note.TypeEd25519)
 	_, pvk, _ := note.GenerateKey(nil, "pub.example/k", note.TypeEd25519)
 	os.WriteFile(filepath.Join(dir, "policy"), []byte("log "+vk+" "+dead+"\nquorum none\n"), 0o644)

@@ -1,5 +1,6 @@
 // Package script holds testscript commands that treelog's CLI scripts
-// share: checking an exact exit status, and a URL where nothing answers.
+// share (checking an exact exit status, a URL where nothing answers), and
+// that URL for Go tests too.
 package script
 
 import (
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -67,8 +69,26 @@ func deadURL(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: deadurl VAR")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	u, err := deadURLs()
 	ts.Check(err)
-	ts.Setenv(args[0], "http://"+ln.Addr().String())
-	ts.Check(ln.Close())
+	ts.Setenv(args[0], u)
+}
+
+// DeadURL returns http://127.0.0.1:PORT, a port that nothing listened on
+// a moment ago: a log that is down.
+func DeadURL(t testing.TB) string {
+	u, err := deadURLs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func deadURLs() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String(), nil
 }
