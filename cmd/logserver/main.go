@@ -47,7 +47,11 @@ in chain order only (the pinned version first, then each version certified
 by the one before; a second version N is a fork and refused), and the
 version in force authorizes the MetaManifests of the origins in its scope;
 the publishers file authorizes the rest. GET /trustroot/<SHA-256 of the
-root's name>?from=N serves the logged versions with inclusion proofs.`
+root's name>?from=N serves the logged versions with inclusion proofs.
+
+Exit status: 0 stopped cleanly; 2 usage or configuration error, named (a
+missing or wrong --key, an empty --publishers, a port in use), found before
+any storage is created; 4 the storage or the server failed.`
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil))

@@ -73,6 +73,10 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Exit status: 0 success; 1 refused or failed (the input is bad); 2 usage or")
+	fmt.Fprintln(w, "configuration error; 3 this machine's own state is broken; 4 could not check")
+	fmt.Fprintln(w, "(the log or its mirrors unreachable: an outage, not an attack).")
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'treelog <command> --help' for a command's flags.")
 }
 

@@ -21,15 +21,13 @@ func init() {
 	register("publish", "publish a tree snapshot: Manifests, MetaManifest, log, proof", publish)
 }
 
+// readPolicy reads an optional --policy: one without a log could check
+// no proof.
 func readPolicy(path string) (*policy.Policy, error) {
 	if path == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return policy.Parse(data)
+	return policy.ReadPolicyFile(path, true)
 }
 
 // retrying tells the person waiting that the log did not answer and

@@ -18,6 +18,7 @@ import (
 	"treelog/internal/daemon"
 	"treelog/internal/keyfile"
 	"treelog/internal/untrusted"
+	"treelog/note"
 	"treelog/policy"
 	"treelog/witness"
 )
@@ -73,7 +74,11 @@ it pins that key; a later edit of the file never changes a pinned key or
 removes a log: use 'witness logs rekey|disable|remove', then SIGHUP.
 SIGHUP reloads --logs and the database's log table; SIGTERM stops
 gracefully after in-flight requests. Every cosignature is durable (fsync'd)
-before it is returned; concurrent requests share fsyncs (group commit).`, stdout, stderr)
+before it is returned; concurrent requests share fsyncs (group commit).
+
+Exit status: 0 stopped cleanly; 2 usage or configuration error, named (a
+missing or wrong --key, a bad --logs, a port in use), found before the
+database is created; 3 the database cannot be opened; 1 the server failed.`, stdout, stderr)
 	var c daemon.Common
 	c.AddFlags(fs, "127.0.0.1:7380")
 	key := fs.String("key", "", "witness secret key file (cosignature/v1, from 'treelog keygen --type witness') (required)")
@@ -98,7 +103,19 @@ before it is returned; concurrent requests share fsyncs (group commit).`, stdout
 		fmt.Fprintf(stderr, "witness serve: --key: %s\n", untrusted.Escape(err.Error()))
 		return 2
 	}
-	// The port before the database: one in use leaves nothing behind.
+	if _, ok := signer.(*note.Cosigner); !ok {
+		fmt.Fprintf(stderr, "witness serve: --key %s: not a witness's cosignature/v1 (0x04) key: make one with 'treelog keygen --type witness'\n", untrusted.Escape(*key))
+		return 2
+	}
+	// The configuration, then the port, then the database: a mistake or a
+	// port in use leaves nothing behind.
+	if data, err := os.ReadFile(*logsFile); err != nil {
+		fmt.Fprintf(stderr, "witness serve: --logs: %s\n", untrusted.Escape(err.Error()))
+		return 2
+	} else if _, err := policy.ParseLogList(data); err != nil {
+		fmt.Fprintf(stderr, "witness serve: --logs %s: %s\n", untrusted.Escape(*logsFile), untrusted.Escape(err.Error()))
+		return 2
+	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "witness serve: --listen: %s\n", untrusted.Escape(err.Error()))
@@ -108,7 +125,7 @@ before it is returned; concurrent requests share fsyncs (group commit).`, stdout
 	store, err := witness.OpenStore(*db)
 	if err != nil {
 		log.Error("opening the database", "err", err)
-		return 1
+		return 3
 	}
 	reload := func() error {
 		data, err := os.ReadFile(*logsFile)

@@ -144,6 +144,11 @@ func TestNoStrayDatabase(t *testing.T) {
 	if code != 2 || !strings.Contains(out, "--listen") {
 		t.Errorf("serve on a busy port: %d %q", code, out)
 	}
+	write(t, dir, "badlogs", "log not-a-key\n")
+	out, code = runCmd(t, "serve", "--key", filepath.Join(dir, "w.key"), "--logs", filepath.Join(dir, "badlogs"), "--db", missing, "--listen", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(out, "witness serve: --logs "+filepath.Join(dir, "badlogs")+": log list: line 1") {
+		t.Errorf("serve with a bad --logs: %d %q", code, out)
+	}
 	if _, err := os.Stat(missing); err == nil {
 		t.Fatal("serve on a busy port created its database")
 	}
