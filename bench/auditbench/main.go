@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"treelog/audit"
+	"treelog/internal/keyfile"
 	"treelog/internal/klogslog"
 	"treelog/internal/testkit/synthlog"
 	"treelog/note"
@@ -52,10 +53,16 @@ func run(dir string, n, norigins int) error {
 		dir = d
 	}
 	ctx := context.Background()
-	logSK, logVK, _ := note.GenerateKey(nil, "bench.log.example", note.TypeEd25519)
-	logSigner, _ := note.NewSigner(logSK)
-	pubSK, pubVK, _ := note.GenerateKey(nil, "publisher.example/bench", note.TypeEd25519)
-	pub, _ := note.NewSigner(pubSK)
+	// The keys live beside the log, so that a log kept with --dir is
+	// audited with the keys that signed it.
+	logSigner, logVK, err := benchKey(filepath.Join(dir, "log-key"), "bench.log.example")
+	if err != nil {
+		return err
+	}
+	pub, pubVK, err := benchKey(filepath.Join(dir, "publisher-key"), "publisher.example/bench")
+	if err != nil {
+		return err
+	}
 	pubs, err := trust.ParsePublishers(synthlog.Publishers(norigins, pubVK))
 	if err != nil {
 		return err
@@ -95,6 +102,25 @@ func run(dir string, n, norigins int) error {
 	}
 	fmt.Printf("| auditor catch-up: %d entries, %d origins (fetch over HTTP, verify tiles, parse, verify signatures, check TIMESTAMPs) | %.0f | %.1f s |\n", n, norigins, float64(n)/el.Seconds(), el.Seconds())
 	return nil
+}
+
+// benchKey reads the key pair PREFIX.key/.pub, making it first if needed.
+func benchKey(prefix, name string) (note.Signer, string, error) {
+	if _, err := os.Stat(prefix + ".key"); err != nil {
+		sk, vk, err := note.GenerateKey(nil, name, note.TypeEd25519)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := keyfile.Write(prefix, sk, vk); err != nil {
+			return nil, "", err
+		}
+	}
+	s, err := keyfile.ReadSigner(prefix + ".key")
+	if err != nil {
+		return nil, "", err
+	}
+	vk, err := keyfile.ReadVerifierKey(prefix + ".pub")
+	return s, vk, err
 }
 
 // ed25519Limit measures verifications per second on all cores, for 2s
