@@ -69,7 +69,7 @@ func TestQuickstart(t *testing.T) {
 		"published overlay.example/tree snapshot",
 		"ok      proof       entry 0 of log.example/tour",
 		"verified overlay.example/tree snapshot",
-		"REFUSED tree: tree: tree does not verify: 1 problem(s)\n  app-misc/hello/hello-1.0.ebuild: modified",
+		"REFUSED tree: tree check: the files do not match the Manifests: 1 problem(s)\n  app-misc/hello/hello-1.0.ebuild: modified",
 		"log.example/tour: 1 entries verified, 0 open alert(s)",
 	} {
 		if !strings.Contains(string(out), want) {
