@@ -449,3 +449,23 @@ func TestBadEntries(t *testing.T) {
 		t.Errorf("scanned %d of %d", st.Scanned, len(entries))
 	}
 }
+
+// TestMirrorOutage: a mirror that answers 503 for some of its files is an
+// outage of that mirror ("unreachable"), not a tampered tree.
+func TestMirrorOutage(t *testing.T) {
+	w := shared
+	flaky := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".ebuild") {
+			http.Error(rw, "try later", http.StatusServiceUnavailable)
+			return
+		}
+		w.honest.ServeHTTP(rw, r)
+	}))
+	defer flaky.Close()
+	a := w.auditor(t, "", func(c *audit.Config) { c.Mirrors = []audit.Mirror{{Name: "flaky", URL: flaky.URL}} })
+	pass(t, a)
+	al := expect(t, a, "unreachable")
+	if al[0].Subject != "mirror flaky files" || !strings.Contains(al[0].Message, "503 Service Unavailable") {
+		t.Errorf("alert %s: %s", al[0].Subject, al[0].Message)
+	}
+}

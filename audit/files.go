@@ -24,9 +24,13 @@ const maxFileFetch = 64 << 20
 // tree has three).
 const maxDescent = 8
 
-// errNotFound marks a 404; untrusted.ErrTooLarge a body over the limit.
+// errNotFound marks a 404 (a file the Manifests list is not served: a
+// problem of the tree); errUnavailable a fetch that got nothing to judge
+// (the network, a timeout, another HTTP error: an outage, never a
+// problem of the tree); untrusted.ErrTooLarge a body over the limit.
 var (
-	errNotFound = errors.New("not found")
+	errNotFound    = errors.New("not found")
+	errUnavailable = errors.New("unavailable")
 )
 
 // fileProblem is a file a mirror serves that its Manifests do not describe.
@@ -57,6 +61,12 @@ type loadedManifest struct {
 // mirror that cannot be read (or whose Manifests are not the ones the
 // MetaManifest names: also a problem).
 func (a *Auditor) checkFiles(ctx context.Context, base string, mm *metamanifest.MetaManifest, n int) (checked int, problems []fileProblem, err error) {
+	var outage error // a file that could not be fetched: the check is incomplete
+	defer func() {
+		if err == nil && outage != nil {
+			err = outage
+		}
+	}()
 	top, err := a.get(ctx, base+"/"+manifest.TopManifestName, int(min(mm.ManifestSize, manifest.MaxSize)))
 	if err != nil {
 		return 0, nil, fmt.Errorf("reading its top-level Manifest: %w", err)
@@ -73,7 +83,9 @@ func (a *Auditor) checkFiles(ctx context.Context, base string, mm *metamanifest.
 		checked++
 		p := manifest.Join(mpath, e)
 		if e.Tag == manifest.TagManifest {
-			if _, err := t.load(ctx, mpath, e); err != nil {
+			if _, err := t.load(ctx, mpath, e); errors.Is(err, errUnavailable) {
+				outage = err
+			} else if err != nil {
 				problems = append(problems, fileProblem{path: p, detail: err.Error(), manifest: t.cache[mpath].raw})
 			}
 			return
@@ -84,6 +96,8 @@ func (a *Auditor) checkFiles(ctx context.Context, base string, mm *metamanifest.
 		}
 		data, err := t.fetch(ctx, p, int(e.Size))
 		switch {
+		case errors.Is(err, errUnavailable):
+			outage = err
 		case errors.Is(err, errNotFound):
 			problems = append(problems, fileProblem{path: p, detail: "listed in the Manifest, but the mirror does not serve it", manifest: t.cache[mpath].raw})
 		case errors.Is(err, untrusted.ErrTooLarge):
@@ -116,6 +130,10 @@ func (a *Auditor) checkFiles(ctx context.Context, base string, mm *metamanifest.
 				break
 			}
 			sub, err := t.load(ctx, mpath, e)
+			if errors.Is(err, errUnavailable) {
+				outage = err
+				break
+			}
 			if err != nil {
 				checked++
 				problems = append(problems, fileProblem{path: manifest.Join(mpath, e), detail: err.Error(), manifest: t.cache[mpath].raw})
@@ -139,7 +157,7 @@ func (t *manifestTree) walk(ctx context.Context, mpath string, m *manifest.Manif
 		}
 		sub, err := t.load(ctx, mpath, e)
 		if err != nil {
-			check(mpath, e) // records the problem
+			check(mpath, e) // records the problem, or the outage
 			continue
 		}
 		if err := t.walk(ctx, manifest.Join(mpath, e), sub, check); err != nil {

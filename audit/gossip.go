@@ -286,7 +286,8 @@ func (a *Auditor) peers(ctx context.Context, st *State, verified *checkpoint.Sig
 	}
 }
 
-// get fetches a URL, reading at most limit bytes.
+// get fetches a URL, reading at most limit bytes. Its errors tell an
+// outage (errUnavailable) from a 404 (errNotFound) and from bad data.
 func (a *Auditor) get(ctx context.Context, url string, limit int) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -294,14 +295,18 @@ func (a *Auditor) get(ctx context.Context, url string, limit int) ([]byte, error
 	}
 	resp, err := a.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
 		return nil, fmt.Errorf("GET %s: %s: %w", url, untrusted.Escape(resp.Status), errNotFound)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, untrusted.Escape(resp.Status))
+		return nil, fmt.Errorf("GET %s: %s: %w", url, untrusted.Escape(resp.Status), errUnavailable)
 	}
-	return untrusted.ReadAll(resp.Body, int64(limit), "GET "+url)
+	b, err := untrusted.ReadAll(resp.Body, int64(limit), "GET "+url)
+	if err != nil && !errors.Is(err, untrusted.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %w", errUnavailable, err)
+	}
+	return b, err
 }
