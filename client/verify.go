@@ -111,21 +111,21 @@ type Check struct {
 
 // A Result describes a verified tree (or how far the checks got).
 type Result struct {
-	Origin       string        `json:"origin"`
-	Timestamp    time.Time     `json:"timestamp"`
-	Index        uint64        `json:"index"`
-	Log          string        `json:"log"`
-	ProofSize    uint64        `json:"proof_checkpoint_size"`
-	LatestSize   uint64        `json:"latest_checkpoint_size,omitempty"`
-	Cosigners    []string      `json:"cosigners"`
-	QuorumTime   time.Time     `json:"quorum_time,omitzero"`
-	TrustRoot    string        `json:"trust_root,omitempty"`
-	OldSnapshot  string        `json:"old_snapshot,omitempty"`
-	Files        int64         `json:"files"`
-	Bytes        int64         `json:"bytes"`
-	FilesReused  int64         `json:"files_reused"` // of Files, unchanged since they last verified: not read
-	Cache        string        `json:"cache,omitempty"`
-	BytesFetched int64         `json:"bytes_fetched"`
+	Origin       string    `json:"origin"`
+	Timestamp    time.Time `json:"timestamp"`
+	Index        uint64    `json:"index"`
+	Log          string    `json:"log"`
+	ProofSize    uint64    `json:"proof_checkpoint_size"`
+	LatestSize   uint64    `json:"latest_checkpoint_size,omitempty"`
+	Cosigners    []string  `json:"cosigners"`
+	QuorumTime   time.Time `json:"quorum_time,omitzero"`
+	TrustRoot    string    `json:"trust_root,omitempty"`
+	OldSnapshot  string    `json:"old_snapshot,omitempty"`
+	Files        int64     `json:"files"`
+	Bytes        int64     `json:"bytes"`
+	FilesReused  int64     `json:"files_reused"` // of Files, unchanged since they last verified: not read
+	Cache        string    `json:"cache,omitempty"`
+	BytesFetched int64     `json:"bytes_fetched"`
 	// Lag is the judgment of newer snapshots, when the log holds some.
 	Lag *lag.Verdict `json:"lag,omitempty"`
 	// Unreachable, with ProceedIfUnreachable, is why the log could not be

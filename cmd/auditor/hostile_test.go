@@ -19,6 +19,7 @@ import (
 	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/policy"
+	"treelog/trust"
 )
 
 // TestHostileBytes: attacker bytes in what mirrors, log mirrors, witnesses
@@ -98,7 +99,7 @@ func TestHostileBytes(t *testing.T) {
 
 	// The same pass in a daemon's handler: the status page and its JSON.
 	p, _ := policy.Parse(bytes.Replace(pol, []byte("group q"), []byte("witness w9 "+wvk+" "+raw+"\ngroup q"), 1))
-	pubs, _ := policy.ReadPublishersFile(w.n.PublishersFile)
+	pubs, _ := trust.ReadPublishersFile(w.n.PublishersFile, false)
 	a, err := audit.New(audit.Config{Policy: p, Publishers: pubs, StateDir: w.state(), Log: slog.New(slog.DiscardHandler),
 		Mirrors: []audit.Mirror{{Name: "origin", URL: treeMirror(badOrigin, proof)}, {Name: "proof", URL: treeMirror(mmb, badProof)}},
 		LogURLs: []string{w.n.LogURL, raw}, Peers: []string{peer.URL}})

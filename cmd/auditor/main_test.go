@@ -187,7 +187,7 @@ func TestOutage(t *testing.T) {
 	}
 
 	pol, _ := policy.Parse([]byte("log " + vk + " " + dead + "\nquorum none\n"))
-	pubs, _ := policy.ParsePublishers([]byte("publisher example.org/tree " + pvk + "\n"))
+	pubs, _ := trust.ParsePublishers([]byte("publisher example.org/tree " + pvk + "\n"))
 	a, err := audit.New(audit.Config{Policy: pol, Publishers: pubs, StateDir: filepath.Join(dir, "state2"), Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"treelog/demo/mirror"
 	"treelog/demo/network"
 	"treelog/policy"
+	"treelog/trust"
 )
 
 // TestOneVerdictOnLag: the user's --max-lag and the auditor's --mirror-lag
@@ -42,7 +43,7 @@ func TestOneVerdictOnLag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubs, err := policy.ReadPublishersFile(n.PublishersFile)
+	pubs, err := trust.ReadPublishersFile(n.PublishersFile, false)
 	if err != nil {
 		t.Fatal(err)
 	}
