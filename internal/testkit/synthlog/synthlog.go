@@ -57,22 +57,34 @@ func Append(ctx context.Context, dir string, log note.Signer, entries [][]byte) 
 	if err != nil {
 		return fmt.Errorf("opening POSIX storage: %w", err)
 	}
+	const chunk = 4096
 	app, shutdown, reader, err := tessera.NewAppender(ctx, d, tessera.NewAppendOptions().WithCheckpointSigner(log).
-		WithCheckpointInterval(100*time.Millisecond).WithBatching(4096, 10*time.Millisecond).WithPushback(1<<20))
+		WithCheckpointInterval(100*time.Millisecond).WithBatching(chunk, 10*time.Millisecond).WithPushback(1<<20))
 	if err != nil {
 		return fmt.Errorf("starting appender: %w", err)
 	}
-	futures := make([]tessera.IndexFuture, len(entries))
-	for i, b := range entries {
-		futures[i] = app.Add(ctx, tessera.NewEntry(b))
-	}
-	var size uint64
-	for i, f := range futures {
-		idx, err := f()
-		if err != nil {
-			return fmt.Errorf("appending entry %d: %w", i, err)
+	// Tessera sequences one batch at a time but may flush two batches in
+	// either order: a chunk of one batch is appended, and sequenced,
+	// before the next is added, so that entry i lands at index i.
+	var size, base uint64
+	for start := 0; start < len(entries); start += chunk {
+		futures := make([]tessera.IndexFuture, 0, chunk)
+		for _, b := range entries[start:min(start+chunk, len(entries))] {
+			futures = append(futures, app.Add(ctx, tessera.NewEntry(b)))
 		}
-		size = max(size, idx.Index+1)
+		for i, f := range futures {
+			idx, err := f()
+			if err != nil {
+				return fmt.Errorf("appending entry %d: %w", start+i, err)
+			}
+			if start+i == 0 {
+				base = idx.Index
+			}
+			if idx.Index != base+uint64(start+i) {
+				return fmt.Errorf("entry %d was sequenced at index %d, out of order", start+i, idx.Index)
+			}
+			size = max(size, idx.Index+1)
+		}
 	}
 	want := fmt.Sprintf("\n%d\n", size)
 	for {
