@@ -109,6 +109,11 @@ func (c *Client) client() *http.Client {
 	return &http.Client{Timeout: 5 * time.Minute}
 }
 
+// ErrUnavailable is wrapped when the log could not be reached, or kept
+// answering that it is busy or failing (5xx), for as long as the client
+// retried: an outage, not a refusal.
+var ErrUnavailable = errors.New("the log is unavailable")
+
 // errRetry marks a submission that failed in a way worth retrying, after
 // the pause it carries.
 type errRetry struct {
@@ -139,7 +144,7 @@ func (c *Client) Submit(ctx context.Context, logURL string, mm []byte, wait time
 			p = min(re.after, 10*time.Second)
 		}
 		if time.Now().Add(p).After(deadline) {
-			return nil, fmt.Errorf("%w (gave up after retrying for %s)", err, retryFor)
+			return nil, fmt.Errorf("%w: %w (gave up after retrying for %s)", ErrUnavailable, err, retryFor)
 		}
 		if c.OnRetry != nil {
 			c.OnRetry(err, p, time.Until(deadline))
@@ -182,6 +187,8 @@ func (c *Client) submit(ctx context.Context, logURL string, mm []byte, wait time
 	case http.StatusServiceUnavailable:
 		after, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 		return nil, &errRetry{err: fmt.Errorf("the log is busy: %s: %s", resp.Status, strings.TrimSpace(string(body))), after: time.Duration(after) * time.Second}
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return nil, &errRetry{err: fmt.Errorf("the log failed: %s: %s", resp.Status, strings.TrimSpace(string(body)))}
 	default:
 		return nil, fmt.Errorf("the log refused the MetaManifest: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"treelog/internal/cli"
 	"treelog/internal/untrusted"
 	"treelog/policy"
+	"treelog/publisher"
 )
 
 // Exit codes shared by every subcommand (and every treelog program).
@@ -107,6 +109,9 @@ func usageErr(stderr io.Writer, cmd, format string, args ...any) int {
 // so it is escaped.
 func fail(stderr io.Writer, cmd string, err error) int {
 	fmt.Fprintf(stderr, "treelog %s: %s\n", cmd, untrusted.Escape(err.Error()))
+	if errors.Is(err, publisher.ErrUnavailable) {
+		return exitUnchecked
+	}
 	return exitFail
 }
 

@@ -108,7 +108,11 @@ directory for --origin) itself and signs only if it is the tree described.
 Gentoo's OpenPGP-signed ones) without changing a byte of them: DIR must
 verify against them first, and only DIR/.treelog is written. --keyring
 then checks the top-level Manifest's OpenPGP signature before anything is
-signed: a transparency bridge logs only what the distribution signed.`, stdout, stderr)
+signed: a transparency bridge logs only what the distribution signed.
+
+Exit status: 0 published; 1 refused (by the log, the signer, or a proof
+that does not verify); 2 usage; 4 the log could not be reached, or kept
+answering 5xx, for --retry-for (an outage: nothing was logged).`, stdout, stderr)
 	sf := addSignerFlags(fs)
 	origin := fs.String("origin", "", "the tree's name (required)")
 	commit := fs.String("commit", "", "VCS commit id of the snapshot")
