@@ -52,6 +52,9 @@ func run(dir string, n, norigins int) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	ctx := context.Background()
 	// The keys live beside the log, so that a log kept with --dir is
 	// audited with the keys that signed it.
