@@ -50,12 +50,16 @@ func (a *Auditor) checkBundle(ctx context.Context, cp checkpoint.Checkpoint, b u
 			r.root = true
 			continue
 		}
-		// The origin, for apply to tell whether a trust root governs it.
+		s, err := metamanifest.Verify(e, keys)
+		if err == nil {
+			r.origin, r.ts = s.Origin, s.Timestamp
+			continue
+		}
+		r.problem = err.Error()
+		// The origin still matters to apply, which tells whether a trust
+		// root governs it (and may allow what the publishers file does not).
 		if m, _, err := metamanifest.Parse(e); err == nil {
 			r.origin, r.ts = m.Origin, m.Timestamp
-		}
-		if _, err := metamanifest.Verify(e, keys); err != nil {
-			r.problem = err.Error()
 		}
 	}
 	return res

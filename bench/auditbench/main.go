@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,10 +32,14 @@ import (
 	"treelog/trust"
 )
 
+// cpuProfile, if set, names the file for a profile of the audit pass.
+var cpuProfile string
+
 func main() {
 	entries := pflag.Int("entries", 1_000_000, "log entries")
 	origins := pflag.Int("origins", 100, "trees (origins) publishing")
 	dir := pflag.String("dir", "", "work directory (kept; default: temporary)")
+	pflag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the auditor's pass to this file")
 	pflag.Parse()
 	klogslog.Use(slog.New(slog.DiscardHandler))
 	if err := run(*dir, *entries, *origins); err != nil {
@@ -95,6 +100,17 @@ func run(dir string, n, norigins int) error {
 		return err
 	}
 	start := time.Now()
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := a.Pass(ctx); err != nil {
 		return err
 	}
