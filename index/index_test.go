@@ -1,0 +1,307 @@
+package index_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"treelog/checkpoint"
+	"treelog/index"
+	"treelog/manifest"
+	"treelog/metamanifest"
+	"treelog/note"
+)
+
+// files is an index file store in memory: a Fetcher and the place
+// chunks and nodes are written to.
+type files map[index.Hash][]byte
+
+func (f files) Node(_ context.Context, h index.Hash) ([]byte, error) {
+	if b, ok := f[h]; ok {
+		return b, nil
+	}
+	return nil, errors.New("no such node")
+}
+
+func (f files) Chunk(ctx context.Context, h index.Hash) ([]byte, error) { return f.Node(ctx, h) }
+
+func (f files) put(h index.Hash, data []byte) error {
+	if index.HashOf(data) != h {
+		return fmt.Errorf("file %s stored under the wrong hash", h)
+	}
+	f[h] = data
+	return nil
+}
+
+var publisher = func() note.Signer {
+	sk, _, _ := note.GenerateKey(nil, "publisher.example", note.TypeEd25519)
+	s, _ := note.NewSigner(sk)
+	return s
+}()
+
+var start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func mm(t testing.TB, origin string, ts time.Time) []byte {
+	t.Helper()
+	m := &metamanifest.MetaManifest{Origin: origin, Timestamp: ts, ManifestSize: 1, ManifestHashes: manifest.HashBytes([]byte(origin+ts.String()), metamanifest.Hashes)}
+	b, err := metamanifest.Sign(m, publisher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// testLog is a log being written: its entries, and a replayer that
+// follows it writing the index files, as a log server does.
+type testLog struct {
+	t       testing.TB
+	entries [][]byte
+	r       *index.Replayer
+	files   files
+}
+
+func newTestLog(t testing.TB) *testLog {
+	l := &testLog{t: t, files: files{}}
+	l.r = index.NewReplayer(index.OnChunk(func(h index.Hash, _ *index.Chunk, data []byte) error { return l.files.put(h, data) }))
+	return l
+}
+
+func (l *testLog) add(e []byte) uint64 {
+	l.t.Helper()
+	i := uint64(len(l.entries))
+	l.entries = append(l.entries, e)
+	v, err := l.r.Apply(i, e)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	if v != nil && v.Err != nil {
+		l.t.Fatalf("index entry %d: %v", i, v.Err)
+	}
+	return i
+}
+
+// version appends an index entry saying what the replayer wants, with a
+// checkpoint of the log of that size.
+func (l *testLog) version() *index.Entry {
+	l.t.Helper()
+	w := l.r.Want()
+	if err := l.r.Trie().Emit(l.files.put); err != nil {
+		l.t.Fatal(err)
+	}
+	e := &index.Entry{Size: w.Size, Root: w.Root, Origins: w.Origins}
+	if w.Size > 0 {
+		e.Checkpoint = []byte(fmt.Sprintf("log.example\n%d\n%s\n\n— log.example AAAAAAAA\n", w.Size, strings.Repeat("A", 43)+"="))
+	}
+	l.add(e.Marshal())
+	return e
+}
+
+func TestTrieShapeAndLookup(t *testing.T) {
+	ctx := context.Background()
+	var keys []string
+	for i := range 300 {
+		keys = append(keys, fmt.Sprintf("origin.example/%d", i))
+	}
+	val := func(o string) index.Hash { return index.HashOf([]byte("value of " + o)) }
+	a, b := index.NewTrie(), index.NewTrie()
+	for _, k := range keys {
+		a.Set(index.KeyOf(k), index.HashOf([]byte("old")))
+		a.Set(index.KeyOf(k), val(k))
+	}
+	for _, i := range rand.Perm(len(keys)) {
+		b.Set(index.KeyOf(keys[i]), val(keys[i]))
+	}
+	if a.Root() != b.Root() || a.Len() != len(keys) {
+		t.Fatalf("the root depends on the order of insertion (%x, %x) or Len is %d", a.Root(), b.Root(), a.Len())
+	}
+	if index.NewTrie().Root() != index.EmptyRoot {
+		t.Fatal("the empty trie's root is not EmptyRoot")
+	}
+	// Every node written, lookups agree with Get, from the files alone.
+	f := files{}
+	if err := a.Emit(f.put); err != nil {
+		t.Fatal(err)
+	}
+	// Chunks: the value is the hash of a chunk; store one per key.
+	c := files{}
+	for _, k := range keys {
+		ch := &index.Chunk{Origin: k, Records: []index.Record{{Seq: 1, Index: 7, Timestamp: start}}}
+		data := ch.Marshal()
+		c.put(index.HashOf(data), data)
+	}
+	t2 := index.NewTrie()
+	for h := range c {
+		ch, _ := index.ParseChunk(c[h])
+		t2.Set(index.KeyOf(ch.Origin), h)
+	}
+	if err := t2.Emit(c.put); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys[:20] {
+		ch, p, err := index.Lookup(ctx, c, t2.Root(), k)
+		if err != nil || ch == nil || ch.Origin != k {
+			t.Fatalf("Lookup(%s) = %v, %v", k, ch, err)
+		}
+		if len(p.Nodes) == 0 || len(p.Nodes) > 4 {
+			t.Errorf("Lookup(%s) read %d nodes; a trie of 300 keys is 2 to 4 deep", k, len(p.Nodes))
+		}
+	}
+	ch, _, err := index.Lookup(ctx, c, t2.Root(), "absent.example/x")
+	if err != nil || ch != nil {
+		t.Fatalf("Lookup of an absent origin = %v, %v", ch, err)
+	}
+	// A second Emit writes nothing; a change writes only its path.
+	n := 0
+	a.Emit(func(index.Hash, []byte) error { n++; return nil })
+	if n != 0 {
+		t.Errorf("a second Emit wrote %d nodes", n)
+	}
+	a.Set(index.KeyOf(keys[0]), index.HashOf([]byte("new")))
+	a.Emit(func(index.Hash, []byte) error { n++; return nil })
+	if n < 2 || n > 4 {
+		t.Errorf("one change made %d nodes to write, want its path", n)
+	}
+}
+
+func TestLookupRefusesWrongBytes(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t)
+	l.version()
+	l.add(mm(t, "a.example/t", start))
+	e := l.version()
+	// A mirror serves another node under the root's hash.
+	bad := files{}
+	for h, b := range l.files {
+		bad[h] = b
+	}
+	bad[e.Root] = append([]byte(nil), bad[e.Root]...)
+	bad[e.Root][len(bad[e.Root])-1] ^= 1
+	if _, _, err := index.Lookup(ctx, bad, e.Root, "a.example/t"); !errors.Is(err, index.ErrMismatch) {
+		t.Fatalf("Lookup through a changed node: %v, want ErrMismatch", err)
+	}
+}
+
+func TestReplayerVersionsAndHistory(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t)
+	first := l.version()
+	if first.Size != 0 || first.Root != index.EmptyRoot {
+		t.Fatalf("first version %+v, want the empty index of size 0", first)
+	}
+	var mine []uint64
+	for i := range 40 {
+		ts := start.Add(time.Duration(i) * time.Minute)
+		mine = append(mine, l.add(mm(t, "a.example/t", ts)))
+		l.add(mm(t, "b.example/t", ts))
+		if i%7 == 6 {
+			l.version()
+		}
+	}
+	// An index entry covers the log up to the index entry before it.
+	l.version()
+	e := l.version()
+	if e.Origins != 2 {
+		t.Fatalf("%d origins, want 2", e.Origins)
+	}
+	ch, _, err := index.Lookup(ctx, l.files, e.Root, "a.example/t")
+	if err != nil || ch == nil {
+		t.Fatal(ch, err)
+	}
+	// The whole history, newest first, every record as logged.
+	h := index.NewHistory(l.files, ch, nil)
+	for i := len(mine) - 1; i >= 0; i-- {
+		r, ok, err := h.Next(ctx)
+		if err != nil || !ok {
+			t.Fatalf("record %d: %v, %v", i+1, ok, err)
+		}
+		want := index.Record{Seq: uint64(i + 1), Index: mine[i], Timestamp: start.Add(time.Duration(i) * time.Minute), LeafHash: index.Hash(checkpoint.LeafHash(l.entries[mine[i]]))}
+		if r != want {
+			t.Fatalf("record %+v, want %+v", r, want)
+		}
+	}
+	if _, ok, _ := h.Next(ctx); ok {
+		t.Fatal("a record before the first")
+	}
+	if len(h.Chunks) < 3 {
+		t.Errorf("40 records in %d chunks", len(h.Chunks))
+	}
+}
+
+func TestReplayerFindsWrongEntries(t *testing.T) {
+	l := newTestLog(t)
+	l.version()
+	l.add(mm(t, "a.example/t", start))
+	l.add(mm(t, "a.example/t", start.Add(time.Hour)))
+	w := l.r.Want()
+	for name, e := range map[string]*index.Entry{
+		"size":    {Size: w.Size + 1, Root: w.Root, Origins: w.Origins},
+		"origins": {Size: w.Size, Root: w.Root, Origins: w.Origins + 1},
+		"root":    {Size: w.Size, Root: index.HashOf([]byte("x")), Origins: w.Origins},
+	} {
+		r, _ := index.Resume(l.r.State())
+		e.Checkpoint = []byte(fmt.Sprintf("log.example\n%d\n%s\n\n— log.example AAAAAAAA\n", e.Size, strings.Repeat("A", 43)+"="))
+		v, err := r.Apply(r.Next(), e.Marshal())
+		if err != nil || v == nil || v.Err == nil {
+			t.Errorf("%s: an index entry with a wrong %s passed: %v, %v", name, name, v, err)
+		}
+	}
+	r, _ := index.Resume(l.r.State())
+	v, _ := r.Apply(r.Next(), []byte(index.Header+"\nnonsense\n"))
+	if v == nil || !errors.Is(v.Err, index.ErrMalformed) {
+		t.Errorf("a malformed index entry: %v", v)
+	}
+}
+
+func TestResumeAndRestore(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t)
+	l.version()
+	for i := range 30 {
+		l.add(mm(t, fmt.Sprintf("o%d.example/t", i%5), start.Add(time.Duration(i)*time.Minute)))
+		if i == 12 {
+			l.version()
+		}
+	}
+	// Saved as JSON mid-version and resumed, or restored from the files of
+	// the last version and replayed: the same index as replaying it all.
+	b, err := json.Marshal(l.r.State())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st index.ReplayState
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := index.Resume(&st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lastEntry *index.Entry
+	for i, e := range l.entries {
+		if bytes.HasPrefix(e, []byte(index.Header+"\n")) {
+			lastEntry, _ = index.ParseEntry(l.entries[i])
+		}
+	}
+	restored, err := index.Restore(ctx, l.files, lastEntry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := restored.Next(); i < uint64(len(l.entries)); i++ {
+		if v, err := restored.Apply(i, l.entries[i]); err != nil || (v != nil && v.Err != nil) {
+			t.Fatalf("restored replayer at entry %d: %v %v", i, v, err)
+		}
+	}
+	final := l.version()
+	for name, r := range map[string]*index.Replayer{"resumed": resumed, "restored": restored} {
+		v, err := r.Apply(r.Next(), l.entries[len(l.entries)-1])
+		if err != nil || v == nil || v.Err != nil {
+			t.Errorf("%s replayer refuses the final version %+v: %v %v", name, final, v, err)
+		}
+	}
+}
