@@ -68,7 +68,7 @@ type testLog struct {
 
 func newTestLog(t testing.TB) *testLog {
 	l := &testLog{t: t, files: files{}}
-	l.r = index.NewReplayer(index.OnChunk(func(h index.Hash, _ *index.Chunk, data []byte) error { return l.files.put(h, data) }))
+	l.r = index.NewReplayer(index.KeepChunks())
 	return l
 }
 
@@ -79,6 +79,9 @@ func (l *testLog) add(e []byte) uint64 {
 	v, err := l.r.Apply(i, e)
 	if err != nil {
 		l.t.Fatal(err)
+	}
+	for _, c := range l.r.TakeChunks() {
+		l.files.put(c.Hash, c.Data)
 	}
 	if v != nil && v.Err != nil {
 		l.t.Fatalf("index entry %d: %v", i, v.Err)

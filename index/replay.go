@@ -1,6 +1,7 @@
 package index
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -42,12 +43,21 @@ type Replayer struct {
 	next    uint64
 	last    uint64 // position of the last index entry, if hasLast
 	hasLast bool
+	broken  bool
 	trie    *Trie
 	origins map[string]*OriginState
-	// onChunk receives every chunk as it is made; onVersion every index
-	// entry, while the trie is still the one the entry must describe.
-	onChunk   func(h Hash, c *Chunk, data []byte) error
-	onVersion func(v *Version, t *Trie) error
+	// made are the chunks made since TakeChunks, if keepChunks; onVersion
+	// receives every index entry, while the trie is still the one the
+	// entry must describe.
+	keepChunks bool
+	made       []MadeChunk
+	onVersion  func(v *Version, t *Trie) error
+}
+
+// A MadeChunk is a chunk a Replayer made, to be written under its hash.
+type MadeChunk struct {
+	Hash Hash
+	Data []byte
 }
 
 // OriginState is what the replayer keeps of one origin.
@@ -66,15 +76,23 @@ type OriginState struct {
 // A ReplayOption configures a Replayer.
 type ReplayOption func(*Replayer)
 
-// OnChunk has fn receive every chunk the replayer makes, when it makes it,
-// before any index entry that needs it; fn's error stops Apply.
-func OnChunk(fn func(h Hash, c *Chunk, data []byte) error) ReplayOption {
-	return func(r *Replayer) { r.onChunk = fn }
+// KeepChunks has the replayer keep every chunk it makes until TakeChunks:
+// what a log server writes for clients to read.
+func KeepChunks() ReplayOption {
+	return func(r *Replayer) { r.keepChunks = true }
+}
+
+// TakeChunks returns the chunks made since the last call, in the order
+// they were made.
+func (r *Replayer) TakeChunks() []MadeChunk {
+	m := r.made
+	r.made = nil
+	return m
 }
 
 // OnVersion has fn receive every index entry the replayer meets, with the
-// trie the entry must describe (to compare with what the log serves);
-// fn's error stops Apply.
+// trie the entry must describe (to compare with what the log serves). An
+// error from fn stops Apply, and the replayer must not be used again.
 func OnVersion(fn func(v *Version, t *Trie) error) ReplayOption {
 	return func(r *Replayer) { r.onVersion = fn }
 }
@@ -112,15 +130,16 @@ func (r *Replayer) Origins() int { return len(r.origins) }
 // Apply applies the entry at log index i, which must be Next(). It returns
 // the Version for an index entry, nil for any other entry.
 func (r *Replayer) Apply(i uint64, data []byte) (*Version, error) {
+	if r.broken {
+		return nil, errors.New("index replay: the replayer stopped at an error and cannot go on")
+	}
 	if i != r.next {
 		return nil, fmt.Errorf("index replay: entry %d applied, want entry %d", i, r.next)
 	}
 	var v *Version
 	switch entry.KindOf(data) {
 	case entry.MetaManifest:
-		if err := r.record(i, data); err != nil {
-			return nil, err
-		}
+		r.record(i, data)
 	case entry.Index:
 		v = &Version{Position: i, Raw: data, Want: r.Want()}
 		v.Entry, v.Err = ParseEntry(data)
@@ -129,12 +148,11 @@ func (r *Replayer) Apply(i uint64, data []byte) (*Version, error) {
 		}
 		if r.onVersion != nil {
 			if err := r.onVersion(v, r.trie); err != nil {
+				r.broken = true
 				return nil, err
 			}
 		}
-		if err := r.boundary(i); err != nil {
-			return nil, err
-		}
+		r.boundary(i)
 	}
 	r.next++
 	return v, nil
@@ -153,10 +171,10 @@ func (w Want) check(e *Entry) error {
 }
 
 // record makes a record of the MetaManifest at log index i.
-func (r *Replayer) record(i uint64, data []byte) error {
+func (r *Replayer) record(i uint64, data []byte) {
 	m, _, err := metamanifest.Parse(data)
 	if err != nil {
-		return nil // not a MetaManifest: nothing to index
+		return // not a MetaManifest: nothing to index
 	}
 	st := r.origins[m.Origin]
 	if st == nil {
@@ -166,31 +184,27 @@ func (r *Replayer) record(i uint64, data []byte) error {
 	st.Seq++
 	st.Open = append(st.Open, Record{Seq: st.Seq, Index: i, Timestamp: m.Timestamp.UTC(), LeafHash: Hash(checkpoint.LeafHash(data))})
 	if len(st.Open) == MaxChunkRecords {
-		return r.close(m.Origin, st)
+		r.close(m.Origin, st)
 	}
-	return nil
 }
 
 // close makes a chunk of the origin's open records.
-func (r *Replayer) close(origin string, st *OriginState) error {
+func (r *Replayer) close(origin string, st *OriginState) {
 	c := &Chunk{Origin: origin, Records: st.Open}
 	if c.HasPrevious() {
 		c.Previous = st.Last
 	}
 	data := c.Marshal()
 	h := HashOf(data)
-	if r.onChunk != nil {
-		if err := r.onChunk(h, c, data); err != nil {
-			return err
-		}
+	if r.keepChunks {
+		r.made = append(r.made, MadeChunk{Hash: h, Data: data})
 	}
 	st.Last, st.Open = h, nil
-	return nil
 }
 
 // boundary ends a version at the index entry at i: every origin's newest
 // chunk goes into the trie, which is then the index as of i+1.
-func (r *Replayer) boundary(i uint64) error {
+func (r *Replayer) boundary(i uint64) {
 	names := make([]string, 0, len(r.origins))
 	for o, st := range r.origins {
 		if len(st.Open) > 0 || !st.InTrie || st.Committed != st.Last {
@@ -201,9 +215,7 @@ func (r *Replayer) boundary(i uint64) error {
 	for _, o := range names {
 		st := r.origins[o]
 		if len(st.Open) > 0 {
-			if err := r.close(o, st); err != nil {
-				return err
-			}
+			r.close(o, st)
 		}
 		if st.Seq > 0 {
 			st.Committed, st.InTrie = st.Last, true
@@ -211,7 +223,6 @@ func (r *Replayer) boundary(i uint64) error {
 		}
 	}
 	r.last, r.hasLast = i, true
-	return nil
 }
 
 // ReplayState is a Replayer's state, to save and resume from.

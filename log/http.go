@@ -13,6 +13,9 @@ import (
 
 	"github.com/transparency-dev/tessera"
 
+	"treelog/checkpoint"
+	"treelog/index"
+	"treelog/internal/untrusted"
 	"treelog/tiles"
 	"treelog/trust"
 )
@@ -38,13 +41,18 @@ const ProofContentType = "text/x.tlog-proof"
 //	                            published checkpoint
 //	GET  /trustroot/H?from=N    the logged versions of the trust root whose
 //	                            name's SHA-256 is H, with inclusion proofs
+//	GET  /proof/consistency/OLD/NEW
+//	                            a consistency proof between two sizes
 //	GET  /checkpoint            c2sp.org/tlog-tiles read API: checkpoint,
 //	GET  /tile/...              tiles and entry bundles
+//	GET  /index/...             the index's files (package index)
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /add", s.serveAdd)
 	mux.HandleFunc("GET /proof/{index}", s.serveProof)
 	mux.HandleFunc("GET /trustroot/{hash}", s.serveTrustRoot)
+	mux.HandleFunc("GET /proof/consistency/{old}/{new}", s.serveConsistency)
+	mux.HandleFunc("GET /index/", s.serveIndex)
 	mux.HandleFunc("GET /checkpoint", s.serveCheckpoint)
 	mux.HandleFunc("GET /tile/", s.serveTile)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -191,6 +199,54 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) {
 		z.Write(data)
 		z.Close()
 		return
+	}
+	w.Write(data)
+}
+
+func (s *Server) serveConsistency(w http.ResponseWriter, r *http.Request) {
+	oldSize, err1 := untrusted.ParseDecimal(r.PathValue("old"))
+	newSize, err2 := untrusted.ParseDecimal(r.PathValue("new"))
+	if err1 != nil || err2 != nil || oldSize > newSize {
+		http.Error(w, "want /proof/consistency/<old size>/<new size>, old no larger than new", http.StatusBadRequest)
+		return
+	}
+	_, cp, ok := s.Published()
+	if !ok || newSize > cp.Size {
+		http.Error(w, fmt.Sprintf("the log has not published a checkpoint of size %d", newSize), http.StatusNotFound)
+		return
+	}
+	proof, err := s.prover.ConsistencyProofTo(r.Context(), oldSize, newSize, cp)
+	if err != nil {
+		s.cfg.Log.Error("building a consistency proof", "old", oldSize, "new", newSize, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	// The proof between two sizes never changes.
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Write(checkpoint.MarshalConsistencyProof(proof))
+}
+
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	f, err := index.ParsePath(strings.TrimPrefix(r.URL.Path, "/"))
+	if err != nil || s.files == nil {
+		http.Error(w, "no such index file", http.StatusNotFound)
+		return
+	}
+	data, err := s.files.Read(r.Context(), f.Path())
+	if err != nil {
+		if !errors.Is(err, tiles.ErrNotFound) {
+			s.cfg.Log.Error("reading an index file", "path", f.Path(), "err", err)
+		}
+		http.Error(w, "no such index file", http.StatusNotFound)
+		return
+	}
+	if f.Kind == "latest" {
+		w.Header().Set("Content-Type", ProofContentType)
+		w.Header().Set("Cache-Control", "no-cache")
+	} else {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	}
 	w.Write(data)
 }

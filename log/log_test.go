@@ -34,9 +34,11 @@ import (
 
 var ctx = context.Background()
 
+// start starts a network whose log keeps no index, unless opts say
+// otherwise: these tests count entries (index_test.go tests the index).
 func start(t *testing.T, opts ...network.Options) *network.Network {
 	t.Helper()
-	var o network.Options
+	o := network.Options{IndexInterval: -1}
 	if len(opts) > 0 {
 		o = opts[0]
 	}
@@ -296,7 +298,7 @@ func TestReadAPI(t *testing.T) {
 }
 
 func TestWaitTimesOutWithoutQuorum(t *testing.T) {
-	n := start(t, network.Options{ShutdownTimeout: time.Second})
+	n := start(t, network.Options{ShutdownTimeout: time.Second, IndexInterval: -1})
 	post(t, n.LogURL+"/add?wait=20s", mm(t, n.Publisher, "example.org/tree", 0))
 	// With two of three witnesses down the quorum cannot be met: the entry
 	// is logged but no checkpoint covering it is published.

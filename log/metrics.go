@@ -21,6 +21,11 @@ type metrics struct {
 	cosigs      prometheus.Gauge
 	witnessAge  *prometheus.GaugeVec
 
+	indexVersions prometheus.Counter
+	indexErrors   prometheus.Counter
+	indexSize     prometheus.Gauge
+	indexOrigins  prometheus.Gauge
+
 	mu      sync.Mutex
 	waiting []pending // sequenced entries not yet covered by a checkpoint
 	s       *Server
@@ -58,6 +63,18 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Name: "treelog_log_witness_cosignature_timestamp_seconds", Help: "Timestamp of each witness's cosignature on the latest published checkpoint (Unix seconds).",
 		}, []string{"witness"}),
 	}
+	m.indexVersions = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "treelog_log_index_entries_total", Help: "Index entries this process appended.",
+	})
+	m.indexErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "treelog_log_index_errors_total", Help: "Failures building the index (retried), and wrong index entries found in the log.",
+	})
+	m.indexSize = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "treelog_log_index_size", Help: "Log size the newest index entry covers.",
+	})
+	m.indexOrigins = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "treelog_log_index_origins", Help: "Origins in the newest index entry.",
+	})
 	age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "treelog_log_checkpoint_age_seconds", Help: "Seconds since the published checkpoint last changed (republication included).",
 	}, func() float64 {
@@ -69,7 +86,8 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 		return time.Since(s.published.since).Seconds()
 	})
 	if reg != nil {
-		reg.MustRegister(m.accepted, m.duplicates, m.rejected, m.integration, m.size, m.cosigs, m.witnessAge, age)
+		reg.MustRegister(m.accepted, m.duplicates, m.rejected, m.integration, m.size, m.cosigs, m.witnessAge, age,
+			m.indexVersions, m.indexErrors, m.indexSize, m.indexOrigins)
 	}
 	return m
 }

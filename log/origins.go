@@ -161,6 +161,9 @@ func entryKey(e []byte) (string, time.Time, bool) {
 		}
 		return rootKey(d.Name), time.Unix(int64(d.Version), 0), true
 	}
+	if trust.KindOf(e) != trust.KindMetaManifest {
+		return "", time.Time{}, false // an index entry: not a submission
+	}
 	m, _, err := metamanifest.Parse(e)
 	if err != nil {
 		return "", time.Time{}, false
@@ -168,10 +171,27 @@ func entryKey(e []byte) (string, time.Time, bool) {
 	return m.Origin, m.Timestamp, true
 }
 
-// scan reads log entries [from, to) and observes each MetaManifest and trust-root version. The
-// log only holds entries the server validated, so a parse suffices; an
-// entry that does not parse (which a correct log never holds) is skipped.
+// scan reads log entries [from, to) and observes each MetaManifest and
+// trust-root version. The log only holds entries the server validated (or
+// wrote itself, such as index entries), so a parse suffices; an entry that
+// does not parse (which a correct log never holds) is skipped.
 func scan(ctx context.Context, r tiles.Reader, idx OriginIndex, from, to uint64) error {
+	err := forEachEntry(ctx, r, from, to, func(index uint64, e []byte) error {
+		key, order, ok := entryKey(e)
+		if !ok {
+			return nil
+		}
+		return idx.Observe(ctx, key, order, sha256.Sum256(e), index)
+	})
+	if err != nil {
+		return err
+	}
+	return idx.SetScanned(ctx, to)
+}
+
+// forEachEntry calls fn with each of the log's entries [from, to), in
+// order, read from the log's own storage.
+func forEachEntry(ctx context.Context, r tiles.Reader, from, to uint64, fn func(index uint64, e []byte) error) error {
 	for bundle := from / tiles.TileWidth; bundle*tiles.TileWidth < to; bundle++ {
 		w, _ := tiles.BundleWidth(bundle, to)
 		n := tiles.TileWidth
@@ -191,14 +211,10 @@ func scan(ctx context.Context, r tiles.Reader, idx OriginIndex, from, to uint64)
 			if index < from {
 				continue
 			}
-			key, order, ok := entryKey(e)
-			if !ok {
-				continue
-			}
-			if err := idx.Observe(ctx, key, order, sha256.Sum256(e), index); err != nil {
+			if err := fn(index, e); err != nil {
 				return err
 			}
 		}
 	}
-	return idx.SetScanned(ctx, to)
+	return nil
 }

@@ -57,6 +57,11 @@ type Config struct {
 	// ShutdownTimeout bounds waiting, on Close, for acknowledged entries to
 	// be covered by a published checkpoint (default 60s).
 	ShutdownTimeout time.Duration
+	// IndexInterval is how often an index entry may be appended (default
+	// 1 minute; negative: the log keeps no index); IndexRefresh how often
+	// one is appended when nothing changed (default 15 minutes), so that
+	// the witnessed checkpoint it carries stays recent.
+	IndexInterval, IndexRefresh time.Duration
 	// Log is the structured logger (default slog.Default()).
 	Log *slog.Logger
 	// Registry, if set, receives the server's metrics.
@@ -79,6 +84,8 @@ type Server struct {
 	roots     trustRoots
 	metrics   *metrics
 	published published
+	indexer   *indexer
+	files     IndexFiles
 	cancel    context.CancelFunc
 	done      sync.WaitGroup
 }
@@ -127,6 +134,8 @@ func New(ctx context.Context, st *Storage, cfg Config) (*Server, error) {
 	def(&cfg.CheckpointInterval, time.Second)
 	def(&cfg.BatchMaxAge, 100*time.Millisecond)
 	def(&cfg.ShutdownTimeout, time.Minute)
+	def(&cfg.IndexInterval, time.Minute)
+	def(&cfg.IndexRefresh, 15*time.Minute)
 	if cfg.BatchMaxSize == 0 {
 		cfg.BatchMaxSize = 256
 	}
@@ -189,8 +198,17 @@ func New(ctx context.Context, st *Storage, cfg Config) (*Server, error) {
 		cancel()
 		return nil, err
 	}
+	s.files = st.Files
 	s.done.Add(1)
 	go s.follow(ctx)
+	if cfg.IndexInterval > 0 {
+		s.indexer = &indexer{s: s, files: st.Files, lease: st.Lease, interval: cfg.IndexInterval, refresh: max(cfg.IndexRefresh, cfg.IndexInterval)}
+		s.done.Add(1)
+		go func() {
+			defer s.done.Done()
+			s.indexer.run(ctx)
+		}()
+	}
 	return s, nil
 }
 

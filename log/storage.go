@@ -26,23 +26,28 @@ type Storage struct {
 	Driver   tessera.Driver
 	Index    OriginIndex
 	Antispam tessera.Antispam
+	// Files holds the index's files beside the tiles; Lease says which
+	// process writes them.
+	Files IndexFiles
+	Lease IndexLease
 	// Kind names the storage, for logs.
 	Kind string
 }
 
 // Close releases the storage's connections.
-func (s *Storage) Close() error { return s.Index.Close() }
+func (s *Storage) Close() error { return errors.Join(s.Lease.Close(), s.Index.Close()) }
 
 // OpenPOSIX opens tessera's POSIX driver in dir, for one server process
 // (tessera locks the directory). The origin index is
 // rebuilt from the log when the server starts. The directory is the
-// tlog-tiles tree: it can be published as static files.
+// tlog-tiles tree, with the index's files under index/: it can be
+// published as static files.
 func OpenPOSIX(ctx context.Context, dir string) (*Storage, error) {
 	d, err := posix.New(ctx, posix.Config{Path: dir})
 	if err != nil {
 		return nil, fmt.Errorf("opening POSIX storage %s: %w", dir, err)
 	}
-	return &Storage{Driver: d, Index: newMemoryIndex(), Kind: "posix"}, nil
+	return &Storage{Driver: d, Index: newMemoryIndex(), Files: dirFiles{dir}, Lease: soleWriter{}, Kind: "posix"}, nil
 }
 
 // AWSConfig configures scale-out storage: any S3-compatible object store
@@ -106,5 +111,10 @@ func OpenAWS(ctx context.Context, c AWSConfig) (*Storage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Storage{Driver: d, Index: idx, Antispam: as, Kind: "s3+mysql"}, nil
+	files := s3Files{client: s3.NewFromConfig(*tc.SDKConfig, func(o *s3.Options) {
+		if tc.S3Options != nil {
+			tc.S3Options(o)
+		}
+	}), bucket: c.Bucket, prefix: c.BucketPrefix}
+	return &Storage{Driver: d, Index: idx, Antispam: as, Files: files, Lease: &mysqlLease{db: idx.db}, Kind: "s3+mysql"}, nil
 }

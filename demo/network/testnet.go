@@ -40,6 +40,9 @@ type Options struct {
 	CheckpointInterval, RepublishInterval time.Duration
 	// ShutdownTimeout bounds the log's graceful stop (default 60s).
 	ShutdownTimeout time.Duration
+	// IndexInterval and IndexRefresh for the log's index (defaults 500ms
+	// and 5s; a negative IndexInterval: the log keeps no index).
+	IndexInterval, IndexRefresh time.Duration
 	// Log receives the parts' logs (default: discarded).
 	Log *slog.Logger
 	// Now is the log server's clock (default time.Now).
@@ -104,6 +107,12 @@ func Start(ctx context.Context, dir string, o Options) (*Network, error) {
 	}
 	if o.RepublishInterval == 0 {
 		o.RepublishInterval = 2 * time.Second
+	}
+	if o.IndexInterval == 0 {
+		o.IndexInterval = 500 * time.Millisecond
+	}
+	if o.IndexRefresh == 0 {
+		o.IndexRefresh = 5 * time.Second
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -216,6 +225,7 @@ func (n *Network) StartLog(ctx context.Context) error {
 		Signer: n.LogSigner, Publishers: pubs, TrustRoots: pins, WitnessPolicy: mustRead(n.WitnessPolicyFile),
 		CheckpointInterval: n.Opts.CheckpointInterval, RepublishInterval: n.Opts.RepublishInterval,
 		BatchMaxAge: 50 * time.Millisecond, ShutdownTimeout: n.Opts.ShutdownTimeout, Log: n.Opts.Log.With("part", "log"), Now: n.Opts.Now,
+		IndexInterval: n.Opts.IndexInterval, IndexRefresh: n.Opts.IndexRefresh,
 	})
 	if err != nil {
 		return err

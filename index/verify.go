@@ -1,0 +1,76 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+
+	"treelog/checkpoint"
+	"treelog/policy"
+)
+
+// ErrNotWitnessed is wrapped when an index entry, or the checkpoint it
+// carries, is not under a checkpoint the policy's witness quorum cosigned.
+var ErrNotWitnessed = errors.New("not witnessed")
+
+// A Latest is a verified index/latest: the newest index entry, proven in
+// the log under a checkpoint the witness quorum cosigned.
+type Latest struct {
+	// Proof proves the entry's inclusion; Proof.Result is the log's
+	// latest checkpoint, as the witnesses cosigned it.
+	Proof *policy.ProofResult
+	// Raw is the entry as logged, Entry parsed.
+	Raw   []byte
+	Entry *Entry
+	// Checkpoint is the entry's checkpoint (size at most Entry.Size),
+	// verified under the policy; nil if the entry carries none.
+	Checkpoint *policy.Result
+}
+
+// Position returns the index entry's index in the log.
+func (l *Latest) Position() uint64 { return l.Proof.Index() }
+
+// VerifyLatest verifies index/latest under a policy: a tlog-proof, under a
+// checkpoint of one of the policy's logs cosigned by the quorum, of an
+// index entry (its extra data) that covers the log before its own
+// position and carries a checkpoint of the same log, also cosigned by the
+// quorum. Every party checks index/latest with this one function.
+func VerifyLatest(p *policy.Policy, data []byte, opts ...policy.VerifyOption) (*Latest, error) {
+	pf, err := checkpoint.ParseProof(data)
+	if err != nil {
+		return nil, err
+	}
+	if pf.Extra == nil {
+		return nil, fmt.Errorf("%s carries no index entry", LatestPath)
+	}
+	pr, err := p.VerifyProof(data, pf.Extra, opts...)
+	var qe *policy.QuorumError
+	if errors.As(err, &qe) {
+		return nil, fmt.Errorf("the index entry is under a checkpoint the witnesses did not cosign: %w (%v)", ErrNotWitnessed, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the index entry's proof: %w", err)
+	}
+	e, err := ParseEntry(pf.Extra)
+	if err != nil {
+		return nil, err
+	}
+	l := &Latest{Proof: pr, Raw: pf.Extra, Entry: e}
+	if e.Size > pr.Index() {
+		return nil, fmt.Errorf("the index entry at log index %d claims to cover the log up to size %d, past itself", pr.Index(), e.Size)
+	}
+	if e.Checkpoint == nil {
+		return l, nil
+	}
+	r, err := p.Verify(e.Checkpoint, opts...)
+	if errors.As(err, &qe) {
+		return nil, fmt.Errorf("the index entry's checkpoint: %w (%v)", ErrNotWitnessed, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the index entry's checkpoint: %w", err)
+	}
+	if r.Log != pr.Log {
+		return nil, fmt.Errorf("the index entry of log %s carries a checkpoint of log %s", pr.Log.Origin(), r.Log.Origin())
+	}
+	l.Checkpoint = r
+	return l, nil
+}
