@@ -33,8 +33,10 @@ type Entry struct {
 	Origins uint64
 	// Checkpoint is a checkpoint the log published, of size at most N,
 	// verbatim with the witnesses' cosignatures: no entry at N or beyond
-	// was in a witnessed checkpoint before they cosigned it. Nil when N is
-	// 0.
+	// was in a witnessed checkpoint before they cosigned it. It is nil
+	// when N is 0, and may be when the log knows no such checkpoint (a
+	// log that restarted right after its first index entry): readers then
+	// read the log after N themselves.
 	Checkpoint []byte
 }
 
@@ -86,13 +88,10 @@ func ParseEntry(data []byte) (*Entry, error) {
 	if e.Origins, err = decimalField(lines[3], "origins"); err != nil {
 		return nil, untrusted.Malformed(ErrMalformed, "index entry: line 4: %v", err)
 	}
-	if e.Size == 0 {
-		if s != "" {
-			return nil, untrusted.Malformed(ErrMalformed, "index entry: an index of size 0 carries nothing after line 4")
-		}
-		if e.Root != EmptyRoot || e.Origins != 0 {
-			return nil, untrusted.Malformed(ErrMalformed, "index entry: an index of size 0 must be the empty trie")
-		}
+	if e.Size == 0 && (s != "" || e.Root != EmptyRoot || e.Origins != 0) {
+		return nil, untrusted.Malformed(ErrMalformed, "index entry: an index of size 0 is the empty trie, with no checkpoint")
+	}
+	if s == "" {
 		return e, nil
 	}
 	cp, ok := strings.CutPrefix(s, "\n")

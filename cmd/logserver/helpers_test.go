@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"treelog/checkpoint"
+	"treelog/index"
 	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/tiles"
@@ -32,6 +33,7 @@ func checkLog(t *testing.T, r *tiles.HTTPReader, cp *checkpoint.Signed, acked ma
 	ctx := context.Background()
 	prover := tiles.NewProver(r, 0)
 	last := map[string]time.Time{}
+	rp := index.NewReplayer()
 	for b := uint64(0); b*tiles.TileWidth < cp.Size; b++ {
 		w, _ := tiles.BundleWidth(b, cp.Size)
 		data, err := r.ReadEntryBundle(ctx, b, w)
@@ -57,6 +59,16 @@ func checkLog(t *testing.T, r *tiles.HTTPReader, cp *checkpoint.Signed, acked ma
 			}
 			if want, ok := acked[idx]; ok && string(want) != string(e) {
 				t.Fatalf("entry %d is not the one acknowledged", idx)
+			}
+			v, err := rp.Apply(idx, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v != nil {
+				if v.Err != nil {
+					t.Fatalf("index entry %d: %v", idx, v.Err)
+				}
+				continue
 			}
 			m, _, err := metamanifest.Parse(e)
 			if err != nil {

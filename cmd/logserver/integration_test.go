@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"treelog/checkpoint"
+	"treelog/index"
 	"treelog/internal/testkit/proc"
 	"treelog/internal/testkit/services"
+	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/policy"
 	"treelog/tiles"
@@ -84,7 +86,7 @@ func TestIntegrationScaleOut(t *testing.T) {
 	args := append(files,
 		"--witness-policy", filepath.Join(dir, "witness-policy"), "--s3-bucket", "treelog", "--s3-endpoint", s3.Endpoint,
 		"--s3-access-key", s3.AccessKey, "--s3-secret-key", s3.SecretKey, "--mysql-dsn", db.DSN,
-		"--checkpoint-interval", "1s", "--batch-max-age", "50ms", "--listen", "127.0.0.1:0")
+		"--checkpoint-interval", "1s", "--batch-max-age", "50ms", "--listen", "127.0.0.1:0", "--index-interval", "1s")
 	var servers []*proc.Proc
 	for range 2 {
 		p, err := proc.Start(bin, args...)
@@ -198,6 +200,45 @@ func TestIntegrationScaleOut(t *testing.T) {
 			seen[string(e)] = b*tiles.TileWidth + uint64(i)
 		}
 	}
+	// The index: one process writes it (the MySQL lease), both serve it
+	// from the bucket; it covers every acknowledged entry, and names each
+	// origin's newest one.
+	newest := map[string]uint64{}
+	var maxAcked uint64
+	for idx, a := range got {
+		maxAcked = max(maxAcked, idx)
+		m, _, _ := metamanifest.Parse(a.body)
+		if i, ok := newest[m.Origin]; !ok || idx > i {
+			newest[m.Origin] = idx
+		}
+	}
+	for _, p := range servers {
+		pr, _ := tiles.NewHTTPReader([]string{p.URL()})
+		var l *index.Latest
+		for range 600 {
+			data, err := index.ReadLatest(ctx, pr)
+			if err == nil {
+				if l, err = index.VerifyLatest(pol, data); err != nil {
+					t.Fatalf("index/latest from %s: %v", p.URL(), err)
+				}
+				if l.Entry.Size > maxAcked {
+					break
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if l == nil || l.Entry.Size <= maxAcked {
+			t.Fatalf("no index from %s covering the acknowledged entries", p.URL())
+		}
+		for origin, idx := range newest {
+			ch, _, err := index.Lookup(ctx, index.Files(pr), l.Entry.Root, origin)
+			if err != nil || ch == nil || ch.Last().Index != idx {
+				t.Fatalf("index from %s: newest snapshot of %s is %v (%v), want entry %d", p.URL(), origin, ch, err, idx)
+			}
+		}
+	}
+	checkLog(t, r, waitCheckpoint(t, r, lv, cp.Size+1), nil) // every index entry is what the log's entries give
+
 	// Every proof, from either process, verifies under the witness policy.
 	n := 0
 	for idx, a := range got {

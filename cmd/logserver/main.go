@@ -30,14 +30,21 @@ last one (and not more than --max-future-skew ahead). Checkpoints are
 published once the --witness-policy quorum cosigned them, and republished
 every --republish-interval so that witnesses refresh their cosignatures.
 
+The log keeps an index of the newest snapshot of every tree, in the log
+itself (an index entry at most every --index-interval), with its files
+beside the tiles, so that a user checks for a newer snapshot of one tree
+in a few KiB however many trees share the log.
+
 HTTP API:
   POST /add[?wait=30s]   submit; "index N", or with wait the tlog-proof
   GET  /proof/N          tlog-proof of entry N under the latest checkpoint
+  GET  /proof/consistency/OLD/NEW   consistency proof between two sizes
   GET  /checkpoint, /tile/L/N[.p/W], /tile/entries/N[.p/W]   tlog-tiles
+  GET  /index/latest, /index/node/..., /index/chunk/...      the index
   GET  /metrics          Prometheus
 
 Storage: --storage DIR (tessera POSIX, one process; DIR is also the static
-tlog-tiles tree, publishable by any web server), or S3-compatible object
+tlog-tiles tree and index, publishable by any web server), or S3-compatible object
 storage plus MySQL (--s3-bucket, --mysql-dsn, ...), which several logserver
 processes can share. SIGHUP reloads --publishers and --trust-root; SIGTERM
 stops after every acknowledged entry is covered by a published checkpoint.
@@ -81,6 +88,8 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 	batchAge := fs.Duration("batch-max-age", 100*time.Millisecond, "longest an entry waits to be sequenced in a batch")
 	batchSize := fs.Uint("batch-max-size", 256, "largest batch of entries sequenced at once")
 	shutdown := fs.Duration("shutdown-timeout", time.Minute, "longest wait on SIGTERM for acknowledged entries to be published")
+	indexInterval := fs.Duration("index-interval", time.Minute, "how often a new version of the index (the newest snapshot per origin, which users read instead of the log) may be appended; 0: keep no index")
+	indexRefresh := fs.Duration("index-refresh", 15*time.Minute, "how often a version of the index is appended when nothing changed, so that the witnessed checkpoint it carries stays recent (users with a --max-lag below this read the log after it)")
 	if rc := cli.Status(fs, daemon.ParseFlags(fs, args), stderr); rc >= 0 {
 		return rc
 	}
@@ -161,11 +170,14 @@ func run(args []string, stdout, stderr io.Writer, started func(net.Addr)) int {
 		logger.Error("opening storage", "err", err)
 		return cli.ExitUnchecked
 	}
+	if *indexInterval <= 0 {
+		*indexInterval = -1
+	}
 	reg := daemon.NewRegistry()
 	lg, err := log.New(ctx, st, log.Config{
 		Signer: signer, Publishers: pubs, TrustRoots: pins, WitnessPolicy: wp, WitnessTimeout: *witnessTimeout, MaxFutureSkew: *skew,
 		CheckpointInterval: *cpInterval, RepublishInterval: *republish, BatchMaxAge: *batchAge, BatchMaxSize: *batchSize,
-		ShutdownTimeout: *shutdown, Log: logger, Registry: reg,
+		ShutdownTimeout: *shutdown, Log: logger, Registry: reg, IndexInterval: *indexInterval, IndexRefresh: *indexRefresh,
 	})
 	if err != nil {
 		logger.Error("starting the log", "err", err)
