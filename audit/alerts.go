@@ -36,12 +36,21 @@ const (
 	AlertMirrorTampered = "mirror-tampered" // a mirror serves files its Manifests do not describe
 	AlertUnproven       = "unproven-view"   // a checkpoint not proven consistent with the verified one, either way
 	AlertUnreachable    = "unreachable"     // a vantage point cannot be read: an outage, not evidence
-	evidenceAlertsKept  = 1000
+	// AlertIndexWrong: an index entry in the log that the log's entries
+	// contradict (it omits a snapshot, names an older one, disagrees with
+	// an entry), or whose checkpoint is not a witnessed one of the log.
+	AlertIndexWrong = "index-wrong"
+	// AlertIndexUnwitnessed: the log serves an index (index/latest) under
+	// a checkpoint the witness quorum did not cosign.
+	AlertIndexUnwitnessed = "index-unwitnessed"
+	// AlertIndexServed: the index the log serves does not verify.
+	AlertIndexServed   = "index-served"
+	evidenceAlertsKept = 1000
 )
 
 // sticky kinds are proven misbehavior: the signed evidence stands, so the
 // alert stays open. Other alerts resolve when their condition goes.
-var sticky = map[string]bool{AlertSplitView: true, AlertBadEntry: true, AlertBackdated: true, AlertBadTree: true, AlertTrustRootFork: true}
+var sticky = map[string]bool{AlertSplitView: true, AlertBadEntry: true, AlertBackdated: true, AlertBadTree: true, AlertTrustRootFork: true, AlertIndexWrong: true}
 
 // An Alert is something the auditor found wrong.
 type Alert struct {
@@ -243,7 +252,7 @@ func (a *alerts) gaugeLocked() {
 			counts[al.Kind]++
 		}
 	}
-	for _, k := range []string{AlertSplitView, AlertBadEntry, AlertBackdated, AlertBadTree, AlertLogFrozen, AlertWitnessStale, AlertMirrorReplay, AlertMirrorFreeze, AlertMirrorBad, AlertMirrorTampered, AlertUnproven, AlertUnreachable, AlertTrustRootChange, AlertTrustRootFork, AlertTrustRootHidden} {
+	for _, k := range []string{AlertSplitView, AlertBadEntry, AlertBackdated, AlertBadTree, AlertLogFrozen, AlertWitnessStale, AlertMirrorReplay, AlertMirrorFreeze, AlertMirrorBad, AlertMirrorTampered, AlertUnproven, AlertUnreachable, AlertTrustRootChange, AlertTrustRootFork, AlertTrustRootHidden, AlertIndexWrong, AlertIndexUnwitnessed, AlertIndexServed} {
 		a.open.WithLabelValues(k).Set(float64(counts[k]))
 	}
 }

@@ -171,8 +171,8 @@ func TestMirrorReplay(t *testing.T) {
 	w.evil.SetDir(w.snaps[0].Dir)
 	pass(t, a)
 	al := expect(t, a, "mirror-replay")
-	want := fmt.Sprintf("mirror evil replays an old snapshot: after %s it now serves example.org/tree snapshot %s; 2 newer snapshots in the log, the newest TIMESTAMP %s at index 2, logged 3 hours",
-		w.snaps[2].Time.Format(time.RFC3339), w.snaps[0].Time.Format(time.RFC3339), w.snaps[2].Time.Format(time.RFC3339))
+	want := fmt.Sprintf("mirror evil replays an old snapshot: after %s it now serves example.org/tree snapshot %s; 2 newer snapshots in the log, the newest TIMESTAMP %s at index %d, logged 3 hours",
+		w.snaps[2].Time.Format(time.RFC3339), w.snaps[0].Time.Format(time.RFC3339), w.snaps[2].Time.Format(time.RFC3339), w.snaps[2].Index)
 	if !strings.Contains(al[0].Message, want) || len(al[0].Evidence) != 1 {
 		t.Errorf("alert: %s (evidence %v)\nwant: %s", al[0].Message, al[0].Evidence, want)
 	}
@@ -210,7 +210,7 @@ func TestMirrorLag(t *testing.T) {
 	pass(t, b)
 	al := expect(t, b, "mirror-freeze")
 	if want := "mirror evil is frozen: it still serves example.org/tree snapshot " + w.snaps[1].Time.Format(time.RFC3339) +
-		"; 1 newer snapshot in the log, TIMESTAMP " + w.snaps[2].Time.Format(time.RFC3339) + " at index 2, logged 3 hours"; !strings.Contains(al[0].Message, want) {
+		"; 1 newer snapshot in the log, TIMESTAMP " + w.snaps[2].Time.Format(time.RFC3339) + fmt.Sprintf(" at index %d, logged 3 hours", w.snaps[2].Index); !strings.Contains(al[0].Message, want) {
 		t.Errorf("alert: %s\nwant: %s", al[0].Message, want)
 	}
 }

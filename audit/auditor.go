@@ -332,6 +332,7 @@ func (a *Auditor) Pass(ctx context.Context) error {
 		a.witnesses(ctx, st, verified, &status)
 		a.peers(ctx, st, verified)
 		a.recheckPending(ctx, st, verified)
+		a.checkServedIndex(ctx, st, verified)
 	}
 	if len(a.cfg.TrustRoots) > 0 && verified != nil {
 		if auth, err := a.authority(st); err == nil {

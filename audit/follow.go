@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"treelog/checkpoint"
+	"treelog/index"
 	"treelog/internal/progress"
 	"treelog/lag"
 	"treelog/metamanifest"
@@ -22,6 +23,7 @@ type entryResult struct {
 	problem string // why the entry is bad by the publishers file, or ""
 	raw     []byte // the entry, for evidence
 	root    bool   // a trust-root version, followed in order by apply
+	index   bool   // an index entry, judged in order by the index replay
 }
 
 type bundleResult struct {
@@ -46,8 +48,12 @@ func (a *Auditor) checkBundle(ctx context.Context, cp checkpoint.Checkpoint, b u
 	for i, e := range entries {
 		r := &res.entries[i]
 		r.raw = e
-		if trust.KindOf(e) == trust.KindTrustRoot {
+		switch trust.KindOf(e) {
+		case trust.KindTrustRoot:
 			r.root = true
+			continue
+		case trust.KindIndex:
+			r.index = true
 			continue
 		}
 		s, err := metamanifest.Verify(e, keys)
@@ -71,6 +77,19 @@ func (a *Auditor) checkBundle(ctx context.Context, cp checkpoint.Checkpoint, b u
 // prev (the checkpoint verified before, if any) and cur (cp under the
 // policy) bound when each new entry entered the log.
 func (a *Auditor) catchUp(ctx context.Context, st *State, cp *checkpoint.Signed, prev, cur *policy.Result) error {
+	ip, err := a.newIndexPass(st, cp)
+	if err != nil {
+		return err
+	}
+	if ip.rp.Next() < st.Scanned {
+		// A state from before the index: replay the index over what was
+		// verified already.
+		if err := a.replayIndex(ctx, ip, cp, st.Scanned); err != nil {
+			return err
+		}
+		st.Index = ip.rp.State()
+	}
+	defer a.finishIndex(ctx, st, ip, cp)
 	if st.Scanned >= cp.Size {
 		return nil
 	}
@@ -132,30 +151,62 @@ func (a *Auditor) catchUp(ctx context.Context, st *State, cp *checkpoint.Signed,
 			if idx < st.Scanned {
 				continue // verified in an earlier pass (a partial bundle then)
 			}
-			a.apply(st, auth, cp, idx, e, prev, cur)
+			if err := a.apply(st, auth, cp, idx, e, prev, cur, ip.rp); err != nil {
+				return err
+			}
 			st.Scanned = idx + 1
 		}
 		count.Add(int64(len(r.entries)), 0)
 		a.metrics.entries.Set(float64(st.Scanned))
 		if time.Since(lastSave) > 2*time.Second {
+			st.Index = ip.rp.State()
 			if err := st.save(a.cfg.StateDir); err != nil {
 				return err
 			}
 			lastSave = time.Now()
 		}
 	}
+	st.Index = ip.rp.State()
 	return st.save(a.cfg.StateDir)
 }
 
-// apply records one verified entry, in log order: follows a trust-root
-// version; judges a MetaManifest by the trust root in force for its
-// origin at idx if one governs it (else the workers judged it by the
-// publishers file); alerts for a bad or backdated one; else records the
-// origin's newest snapshot, with when it entered the log.
-func (a *Auditor) apply(st *State, auth *trust.Authority, cp *checkpoint.Signed, idx uint64, e entryResult, prev, cur *policy.Result) {
+// replayIndex applies entries [rp.Next(), upTo), verified against cp, to
+// the index replay alone.
+func (a *Auditor) replayIndex(ctx context.Context, ip *indexPass, cp *checkpoint.Signed, upTo uint64) error {
+	for b := ip.rp.Next() / tiles.TileWidth; b*tiles.TileWidth < upTo; b++ {
+		entries, err := tiles.VerifiedEntries(ctx, a.reader, a.prover, cp.Checkpoint, b)
+		if err != nil {
+			return err
+		}
+		for i, e := range entries {
+			idx := b*tiles.TileWidth + uint64(i)
+			if idx < ip.rp.Next() || idx >= upTo {
+				continue
+			}
+			if _, err := ip.rp.Apply(idx, e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// apply records one verified entry, in log order: every entry goes to the
+// index replay; follows a trust-root version; judges a MetaManifest by the
+// trust root in force for its origin at idx if one governs it (else the
+// workers judged it by the publishers file); alerts for a bad or
+// backdated one; else records the origin's newest snapshot, with when it
+// entered the log.
+func (a *Auditor) apply(st *State, auth *trust.Authority, cp *checkpoint.Signed, idx uint64, e entryResult, prev, cur *policy.Result, rp *index.Replayer) error {
+	if _, err := rp.Apply(idx, e.raw); err != nil {
+		return err
+	}
+	if e.index {
+		return nil
+	}
 	if e.root {
 		a.applyRoot(st, auth, cp, idx, e)
-		return
+		return nil
 	}
 	if e.origin != "" {
 		if problem, governed := judge(auth, idx, e); governed {
@@ -164,14 +215,14 @@ func (a *Auditor) apply(st *State, auth *trust.Authority, cp *checkpoint.Signed,
 	}
 	if e.problem != "" {
 		a.alerts.raise(AlertBadEntry, fmt.Sprintf("entry %d", idx), fmt.Sprintf("log entry %d: %s", idx, e.problem), e.raw, cp.Bytes())
-		return
+		return nil
 	}
 	o, ok := st.Origins[e.origin]
 	if ok && !e.ts.After(o.Timestamp) {
 		a.alerts.raise(AlertBackdated, fmt.Sprintf("entry %d", idx),
 			fmt.Sprintf("log entry %d: TIMESTAMP %s of %s is not after %s, already logged at index %d", idx, e.ts.Format(time.RFC3339), e.origin, o.Timestamp.Format(time.RFC3339), o.Index),
 			e.raw, cp.Bytes())
-		return
+		return nil
 	}
 	var b lag.Bounds
 	b.Learn(prev, idx)
@@ -179,6 +230,7 @@ func (a *Auditor) apply(st *State, auth *trust.Authority, cp *checkpoint.Signed,
 	o.Timestamp, o.Index = e.ts, idx
 	o.Recent = keepRecent(append(o.Recent, RecentSnapshot{Index: idx, Timestamp: e.ts, Bounds: b}), a.cfg.Now(), a.recentWindow())
 	st.Origins[e.origin] = o
+	return nil
 }
 
 // recentWindow is how long the snapshots of an origin are kept for the

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"treelog/index"
 	"treelog/internal/statefile"
 	"treelog/lag"
 )
@@ -34,6 +35,9 @@ type State struct {
 	// extend: kept across runs, so that a cron run sees what the one
 	// before saw, and proven or disproven when the log grows.
 	Pending map[string]PendingView `json:"pending,omitempty"`
+	// Index is the log's index recomputed from the entries scanned (nil
+	// in a state from before the index: it is then replayed anew).
+	Index *index.ReplayState `json:"index,omitempty"`
 }
 
 // OriginState is an origin's newest logged snapshot, and the recent ones

@@ -308,3 +308,36 @@ func TestResumeAndRestore(t *testing.T) {
 		}
 	}
 }
+
+func TestDiff(t *testing.T) {
+	ctx := context.Background()
+	mine, theirs := index.NewTrie(), index.NewTrie()
+	for i := range 200 {
+		k, v := index.KeyOf(fmt.Sprint(i)), index.HashOf([]byte{byte(i)})
+		mine.Set(k, v)
+		switch i {
+		case 7: // they say another value
+			theirs.Set(k, index.HashOf([]byte("other")))
+		case 8: // they omit it
+		default:
+			theirs.Set(k, v)
+		}
+	}
+	theirs.Set(index.KeyOf("extra"), index.HashOf(nil)) // they add one
+	f := files{}
+	theirs.Emit(f.put)
+	d, err := mine.Clone().Diff(ctx, f, theirs.Root(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[index.Hash]index.Difference{}
+	for _, x := range d {
+		got[x.Key] = x
+	}
+	if len(d) != 3 || got[index.KeyOf("7")].Theirs == nil || got[index.KeyOf("8")].Theirs != nil || got[index.KeyOf("extra")].Mine != nil {
+		t.Fatalf("Diff = %+v, want keys 7 (changed), 8 (omitted) and extra (added)", d)
+	}
+	if d, _ := mine.Diff(ctx, f, mine.Root(), 0); len(d) != 0 {
+		t.Fatalf("a trie differs from itself: %+v", d)
+	}
+}

@@ -71,6 +71,10 @@ type OriginState struct {
 	// Seq is the number of its records; Open those not in a chunk yet.
 	Seq  uint64   `json:"seq"`
 	Open []Record `json:"open,omitempty"`
+	// Newest is its newest record as of the last index entry (if InTrie);
+	// Latest its newest record.
+	Newest Record `json:"newest"`
+	Latest Record `json:"latest"`
 }
 
 // A ReplayOption configures a Replayer.
@@ -182,7 +186,9 @@ func (r *Replayer) record(i uint64, data []byte) {
 		r.origins[m.Origin] = st
 	}
 	st.Seq++
-	st.Open = append(st.Open, Record{Seq: st.Seq, Index: i, Timestamp: m.Timestamp.UTC(), LeafHash: Hash(checkpoint.LeafHash(data))})
+	rec := Record{Seq: st.Seq, Index: i, Timestamp: m.Timestamp.UTC(), LeafHash: Hash(checkpoint.LeafHash(data))}
+	st.Open = append(st.Open, rec)
+	st.Latest = rec
 	if len(st.Open) == MaxChunkRecords {
 		r.close(m.Origin, st)
 	}
@@ -218,11 +224,31 @@ func (r *Replayer) boundary(i uint64) {
 			r.close(o, st)
 		}
 		if st.Seq > 0 {
-			st.Committed, st.InTrie = st.Last, true
+			st.Committed, st.InTrie, st.Newest = st.Last, true, st.Latest
 			r.trie.Set(KeyOf(o), st.Last)
 		}
 	}
 	r.last, r.hasLast = i, true
+}
+
+// Newest returns the newest record of origin as of the last index entry:
+// what the next index entry must name.
+func (r *Replayer) Newest(origin string) (Record, bool) {
+	st := r.origins[origin]
+	if st == nil || !st.InTrie {
+		return Record{}, false
+	}
+	return st.Newest, true
+}
+
+// EachNewest calls fn with every origin's newest record as of the last
+// index entry.
+func (r *Replayer) EachNewest(fn func(origin string, newest Record)) {
+	for o, st := range r.origins {
+		if st.InTrie {
+			fn(o, st.Newest)
+		}
+	}
 }
 
 // ReplayState is a Replayer's state, to save and resume from.

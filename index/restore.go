@@ -48,7 +48,7 @@ func (r *Replayer) restore(ctx context.Context, f Fetcher, h Hash, depth int) er
 			if KeyOf(ch.Origin) != c.Key {
 				return fmt.Errorf("restoring the index: chunk %s of %q is under another key", c.Value, ch.Origin)
 			}
-			r.origins[ch.Origin] = &OriginState{Committed: c.Value, InTrie: true, Last: c.Value, Seq: ch.Last().Seq}
+			r.origins[ch.Origin] = &OriginState{Committed: c.Value, InTrie: true, Last: c.Value, Seq: ch.Last().Seq, Newest: ch.Last(), Latest: ch.Last()}
 			r.trie.Set(c.Key, c.Value)
 		case ChildNode:
 			if err := r.restore(ctx, f, c.Node, depth+1); err != nil {

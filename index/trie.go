@@ -1,5 +1,12 @@
 package index
 
+import (
+	"context"
+	"fmt"
+
+	"treelog/internal/untrusted"
+)
+
 // A Trie is the index's 16-ary Merkle trie in memory, as a builder holds
 // it: keys are origins' keys (KeyOf), values the hashes of their newest
 // chunks. Its shape depends only on its keys: a subtree holding one key is
@@ -139,4 +146,106 @@ func (n *trieNode) each(fn func(key, val Hash)) {
 			k.node.each(fn)
 		}
 	}
+}
+
+// Clone returns a copy of the trie that later changes to either do not
+// touch.
+func (t *Trie) Clone() *Trie { return &Trie{root: t.root.clone(), n: t.n} }
+
+func (n *trieNode) clone() *trieNode {
+	c := *n
+	for i, k := range c.kids {
+		if k.kind == ChildNode {
+			c.kids[i].node = k.node.clone()
+		}
+	}
+	return &c
+}
+
+// A Difference is a key whose value differs between two tries.
+type Difference struct {
+	Key Hash
+	// Mine and Theirs are the values; a nil one is absent from its trie.
+	Mine, Theirs *Hash
+}
+
+// Diff compares the trie with the one of root theirs, read through f: it
+// descends only where the two differ, and returns at most max keys whose
+// values differ (max 0: all). Nodes read are checked against their hashes.
+func (t *Trie) Diff(ctx context.Context, f Fetcher, theirs Hash, max int) ([]Difference, error) {
+	var out []Difference
+	err := diffNode(ctx, f, t.root, theirs, 0, &out, max)
+	return out, err
+}
+
+func diffNode(ctx context.Context, f Fetcher, mine *trieNode, theirs Hash, depth int, out *[]Difference, max int) error {
+	if mine != nil && mine.sum() == theirs {
+		return nil
+	}
+	if depth >= 2*HashSize {
+		return untrusted.Malformed(ErrMalformed, "index trie is deeper than %d levels", 2*HashSize)
+	}
+	data, err := f.Node(ctx, theirs)
+	if err != nil {
+		return fmt.Errorf("reading index node %s: %w", theirs, err)
+	}
+	if HashOf(data) != theirs {
+		return fmt.Errorf("index node %s: the bytes served %w", theirs, ErrMismatch)
+	}
+	n, err := ParseNode(data)
+	if err != nil {
+		return err
+	}
+	for i := range 16 {
+		var m trieKid
+		if mine != nil {
+			m = mine.kids[i]
+		}
+		c := n.Children[i]
+		switch {
+		case c.Kind == ChildNode:
+			var sub *trieNode
+			if m.kind == ChildNode {
+				sub = m.node
+			} else if m.kind == ChildLeaf {
+				// My leaf sits where they have a subtree: compare it
+				// against a one-key trie of mine at that depth.
+				sub = &trieNode{}
+				sub.kids[nibble(m.key, depth+1)] = m
+			}
+			if err := diffNode(ctx, f, sub, c.Node, depth+1, out, max); err != nil {
+				return err
+			}
+		default:
+			theirKeys := map[Hash]Hash{}
+			if c.Kind == ChildLeaf {
+				theirKeys[c.Key] = c.Value
+			}
+			mineKeys := map[Hash]Hash{}
+			if m.kind == ChildLeaf {
+				mineKeys[m.key] = m.val
+			} else if m.kind == ChildNode {
+				m.node.each(func(k, v Hash) { mineKeys[k] = v })
+			}
+			for k, v := range mineKeys {
+				if tv, ok := theirKeys[k]; !ok || tv != v {
+					d := Difference{Key: k, Mine: &v}
+					if ok {
+						d.Theirs = &tv
+					}
+					*out = append(*out, d)
+				}
+			}
+			for k, v := range theirKeys {
+				if _, ok := mineKeys[k]; !ok {
+					*out = append(*out, Difference{Key: k, Theirs: &v})
+				}
+			}
+		}
+		if max > 0 && len(*out) >= max {
+			*out = (*out)[:max]
+			return nil
+		}
+	}
+	return nil
 }

@@ -20,9 +20,10 @@ func (p *Prover) ConsistencyProofTo(ctx context.Context, oldSize, newSize uint64
 	if oldSize == 0 || oldSize == newSize {
 		return nil, nil
 	}
-	pr, err := tlog.ProveTree(int64(newSize), int64(oldSize), p.hashReader(ctx, cp))
+	hr, readErr := p.hashReader(ctx, cp)
+	pr, err := tlog.ProveTree(int64(newSize), int64(oldSize), hr)
 	if err != nil {
-		return nil, fmt.Errorf("consistency proof from %d to %d: %w", oldSize, newSize, err)
+		return nil, fmt.Errorf("consistency proof from %d to %d: %w", oldSize, newSize, classify(err, readErr, cp))
 	}
 	return toHashes(pr), nil
 }
