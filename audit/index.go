@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"treelog/checkpoint"
@@ -128,6 +127,7 @@ func (a *Auditor) raiseIndexDifference(ctx context.Context, w wrongIndex, d inde
 		origin = "origin with key " + d.Key.String()
 	}
 	var theirs string
+	var last *index.Record
 	evidence := [][]byte{w.v.Raw, cp.Bytes()}
 	switch {
 	case d.Theirs == nil:
@@ -139,8 +139,9 @@ func (a *Auditor) raiseIndexDifference(ctx context.Context, w wrongIndex, d inde
 			break
 		}
 		evidence = append(evidence, data)
-		last := ch.Last()
-		theirs = fmt.Sprintf("it says the newest is entry %d (TIMESTAMP %s, number %d)", last.Index, last.Timestamp.Format(time.RFC3339), last.Seq)
+		l := ch.Last()
+		last = &l
+		theirs = fmt.Sprintf("it says the newest is entry %d (TIMESTAMP %s, number %d)", l.Index, l.Timestamp.Format(time.RFC3339), l.Seq)
 		if origin != ch.Origin {
 			origin = untrusted.Escape(ch.Origin)
 		}
@@ -151,8 +152,13 @@ func (a *Auditor) raiseIndexDifference(ctx context.Context, w wrongIndex, d inde
 		switch {
 		case d.Theirs == nil:
 			logs += ": the index omits it"
-		case strings.Contains(theirs, "newest is entry"):
-			logs += ": the index disagrees with the log"
+		case last == nil:
+		case last.Index < mine.rec.Index:
+			logs += ": the index names an older snapshot as the newest"
+		case last.Index == mine.rec.Index:
+			logs += fmt.Sprintf(": the index disagrees with the log's entry %d", mine.rec.Index)
+		default:
+			logs += ": the index names as the newest an entry the log does not hold"
 		}
 	}
 	a.alerts.raise(AlertIndexWrong, fmt.Sprintf("index entry %d: %s", w.v.Position, origin),
