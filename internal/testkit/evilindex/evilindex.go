@@ -102,7 +102,7 @@ func Publish(ctx context.Context, n *network.Network, o Options, lie Lie) (uint6
 	if err != nil {
 		return 0, err
 	}
-	opts := tessera.NewAppendOptions().WithCheckpointSigner(n.LogSigner).WithCheckpointInterval(100 * time.Millisecond).
+	opts := tessera.NewAppendOptions().WithCheckpointSigner(n.LogSigner).WithCheckpointInterval(100*time.Millisecond).
 		WithBatching(1, 10*time.Millisecond)
 	if !o.Unwitnessed {
 		wp, err := os.ReadFile(n.WitnessPolicyFile)
