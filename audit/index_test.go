@@ -11,7 +11,7 @@ import (
 
 	"treelog/audit"
 	"treelog/demo/network"
-	"treelog/internal/testkit/evilindex"
+	"treelog/demo/evilindex"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/policy"

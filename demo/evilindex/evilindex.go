@@ -1,11 +1,11 @@
-// Package evilindex makes a test network's log lie in its index, as an
+// Package evilindex makes a demo network's log lie in its index, as an
 // attacker holding the log's key would: with the log server stopped, it
 // appends to the log's storage (tessera's POSIX driver, the witnesses
 // cosigning as they cosign any consistent checkpoint) an index entry
 // whose trie says what the attacker wants, writes that trie's files and
-// the index/latest that serves it. Tests then serve the directory as a
-// static mirror of the log and check that users refuse it and auditors
-// report it.
+// the index/latest that serves it. The demo and the tests then serve the
+// directory as the log and show that users refuse it and auditors report
+// it.
 package evilindex
 
 import (
