@@ -16,6 +16,7 @@ import (
 	"treelog/metamanifest"
 	"treelog/policy"
 	"treelog/publisher"
+	"treelog/trust"
 )
 
 // lyingLog starts a network, logs n snapshots of its tree, then has the
@@ -50,7 +51,7 @@ func lyingLog(t *testing.T, snapshots int, o evilindex.Options, lie evilindex.Li
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubs, _ := policy.ParsePublishers(read(n.PublishersFile))
+	pubs, _ := trust.ParsePublishers(read(n.PublishersFile))
 	a, err := audit.New(audit.Config{Policy: pol, Publishers: pubs, StateDir: t.TempDir(), LogURLs: []string{srv.URL}})
 	if err != nil {
 		t.Fatal(err)

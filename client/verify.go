@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"treelog/checkpoint"
+	"treelog/index"
 	"treelog/internal/untrusted"
 	"treelog/lag"
 	"treelog/manifest"
@@ -71,6 +72,12 @@ type Config struct {
 	// Offline skips every check that needs the network or the state (the
 	// verification cache, which holds no trust, is still used).
 	Offline bool
+	// NoIndex reads the log's entries after the snapshot to find newer
+	// ones, instead of the log's index: it costs more, and trusts the
+	// witnesses alone, not the auditors, for the index's completeness.
+	// With pinned TrustRoots the entries are always read (every trust-root
+	// version after the snapshot must be seen).
+	NoIndex bool
 	// ProceedIfUnreachable, when the log cannot be read, runs the offline
 	// checks instead of the consistency and replay checks (the rollback
 	// check against this client's state still runs) and reports those two
@@ -126,6 +133,11 @@ type Result struct {
 	FilesReused  int64     `json:"files_reused"` // of Files, unchanged since they last verified: not read
 	Cache        string    `json:"cache,omitempty"`
 	BytesFetched int64     `json:"bytes_fetched"`
+	Requests     int64     `json:"requests"`
+	// Index is the log size the log's index covered when the replay
+	// check read it, and whether it did.
+	IndexSize uint64 `json:"index_size,omitempty"`
+	UsedIndex bool   `json:"used_index,omitempty"`
 	// Lag is the judgment of newer snapshots, when the log holds some.
 	Lag *lag.Verdict `json:"lag,omitempty"`
 	// Unreachable, with ProceedIfUnreachable, is why the log could not be
@@ -227,6 +239,7 @@ func Verify(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	r.res.Elapsed = time.Since(start)
 	if r.reader != nil {
 		r.res.BytesFetched = r.reader.BytesRead.Load()
+		r.res.Requests = r.reader.Requests.Load()
 	}
 	return r.res, err
 }
@@ -415,17 +428,33 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 		return nil, err
 	}
 
-	// 4. Replay: newer snapshots, and how long they have been logged.
-	raw, err := r.reader.ReadCheckpoint(r.ctx)
-	if err != nil {
-		return nil, r.failRead(CheckReplay, err, "fetching the log's latest checkpoint")
+	// 4. Replay: newer snapshots, and how long they have been logged. The
+	// latest checkpoint comes with the log's index, if it has one.
+	var ix *index.Latest
+	var ixRaw []byte
+	if !cfg.NoIndex && len(cfg.TrustRoots) == 0 {
+		ix, ixRaw, err = r.readIndex()
+		if errors.Is(err, errNoIndex) {
+			ix = nil
+		} else if err != nil {
+			return nil, err
+		}
 	}
-	lr, err := cfg.Policy.Verify(raw, policy.WithMaxFutureSkew(cfg.MaxClockSkew), policy.WithClock(cfg.Now))
-	if err != nil {
-		return nil, r.fail(failf(CheckReplay, nil, "the log's latest checkpoint does not verify: %v", err))
-	}
-	if lr.Log != r.log {
-		return nil, r.fail(failf(CheckReplay, nil, "the checkpoint at the log's URL is for %s, not %s", lr.Log.Origin(), r.log.Origin()))
+	var lr *policy.Result
+	if ix != nil {
+		lr = ix.Proof.Result
+	} else {
+		raw, err := r.reader.ReadCheckpoint(r.ctx)
+		if err != nil {
+			return nil, r.failRead(CheckReplay, err, "fetching the log's latest checkpoint")
+		}
+		lr, err = cfg.Policy.Verify(raw, r.vopts()...)
+		if err != nil {
+			return nil, r.fail(failf(CheckReplay, nil, "the log's latest checkpoint does not verify: %v", err))
+		}
+		if lr.Log != r.log {
+			return nil, r.fail(failf(CheckReplay, nil, "the checkpoint at the log's URL is for %s, not %s", lr.Log.Origin(), r.log.Origin()))
+		}
 	}
 	if err := r.consistent(trusted, lr.Checkpoint); err != nil {
 		return nil, err
@@ -436,33 +465,83 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 		}
 	}
 	r.res.LatestSize = lr.Checkpoint.Size
-	if err := r.scanNewer(mm, pr.Index(), lr.Checkpoint); err != nil {
-		return nil, err
+	// When each entered the log, from every witnessed checkpoint this run
+	// holds: the proof's, the one this client trusted before, the latest,
+	// and the one the index entry carries.
+	known := []*policy.Result{pr.Result, stored, lr}
+	if ix != nil && ix.Checkpoint != nil {
+		known = append(known, ix.Checkpoint)
+	}
+	entered := func(index uint64, ts time.Time) time.Time {
+		var b lag.Bounds
+		for _, k := range known {
+			b.Learn(k, index)
+		}
+		return b.Entered(ts)
+	}
+	var snaps []lag.Snapshot
+	scanFrom, scan, cut := pr.Index(), true, false
+	if ix != nil {
+		// The walk back through the index stops at a snapshot that
+		// entered the log longer ago than the lag: it decides the verdict.
+		stale := func(n newer) bool {
+			return !cfg.AcceptOld && !cfg.Now().Before(entered(n.Index, n.Timestamp).Add(cfg.MaxLag))
+		}
+		fi, err := r.lookIndex(mm, mmBytes, pr.Index(), ix, ixRaw, stale)
+		switch {
+		case errors.Is(err, errNoIndex):
+			// This mirror lacks some of the index: read the log instead.
+		case err != nil:
+			return nil, err
+		default:
+			r.res.UsedIndex, r.res.IndexSize = true, ix.Entry.Size
+			for _, n := range fi.newer {
+				snaps = append(snaps, lag.Snapshot{Index: n.Index, Timestamp: n.Timestamp})
+			}
+			scanFrom, cut = fi.gap-1, fi.cut
+			scan = !cut && !cfg.AcceptOld && !r.indexVouches(ix)
+		}
+	}
+	if scan {
+		if err := r.scanNewer(mm, scanFrom, lr.Checkpoint); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.trustRoots(mmBytes, pr.Index(), lr.Checkpoint); err != nil {
 		return nil, err
 	}
-	newer := r.newerAllowed()
-	// When each entered the log, from every witnessed checkpoint this run
-	// holds: the proof's, the one this client trusted before, the latest.
-	for i := range newer {
-		var b lag.Bounds
-		for _, known := range []*policy.Result{pr.Result, stored, lr} {
-			b.Learn(known, newer[i].Index)
-		}
-		newer[i].Entered = b.Entered(newer[i].Timestamp)
+	snaps = append(snaps, r.newerAllowed()...)
+	for i := range snaps {
+		snaps[i].Entered = entered(snaps[i].Index, snaps[i].Timestamp)
 	}
-	v := lag.Judge(newer, cfg.MaxLag, cfg.Now())
+	v := lag.Judge(snaps, cfg.MaxLag, cfg.Now())
 	if v.Newer > 0 {
 		r.res.Lag = &v
+	}
+	how := ""
+	if r.res.UsedIndex {
+		how = fmt.Sprintf(", read from its index as of size %d", ix.Entry.Size)
+		if !scan {
+			how += " (the entries after it cannot matter)"
+		} else {
+			how += " and the entries after it"
+		}
 	}
 	switch {
 	case cfg.AcceptOld:
 		r.report(CheckReplay, "ok", "--accept-old: newer snapshots of %s in the log (size %d, consistent) are not held against this one", mm.Origin, lr.Checkpoint.Size)
 	case !v.OK:
-		return nil, r.fail(failf(CheckReplay, [][]byte{v.Newest.Entry, mmBytes}, "%s; a mirror may be serving an old snapshot", v))
+		evidence := [][]byte{v.Newest.Entry, mmBytes}
+		if v.Newest.Entry == nil {
+			evidence[0] = ixRaw // found in the index: its signed entry
+		}
+		msg := fmt.Sprintf("%s; a mirror may be serving an old snapshot", v)
+		if cut {
+			msg += " (the index was read back only to the first newer snapshot logged longer ago than that: there may be more)"
+		}
+		return nil, r.fail(failf(CheckReplay, evidence, "%s", msg))
 	default:
-		r.report(CheckReplay, "ok", "the log's latest checkpoint (size %d, consistent): %s", lr.Checkpoint.Size, v)
+		r.report(CheckReplay, "ok", "the log's latest checkpoint (size %d, consistent%s): %s", lr.Checkpoint.Size, how, v)
 	}
 	if ts, ok := st.Trees[mm.Origin]; !ok || mm.Timestamp.After(ts.Timestamp) {
 		st.Trees[mm.Origin] = TreeState{Timestamp: mm.Timestamp, Index: pr.Index(), MetaManifest: mmBytes}
@@ -471,6 +550,22 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 		}
 	}
 	return lr, nil
+}
+
+func (r *run) vopts() []policy.VerifyOption {
+	return []policy.VerifyOption{policy.WithMaxFutureSkew(r.cfg.MaxClockSkew), policy.WithClock(r.cfg.Now)}
+}
+
+// indexVouches reports whether the entries after the index cannot make
+// the snapshot stale: the witnesses cosigned the index entry's checkpoint
+// late enough that no later entry entered the log before now minus the
+// allowed lag (docs/design.md, "Why the entries after N can be skipped").
+func (r *run) indexVouches(ix *index.Latest) bool {
+	if ix.Checkpoint == nil {
+		return false
+	}
+	t, ok := ix.Checkpoint.NoneLargerBefore()
+	return ok && t.After(r.cfg.Now().Add(-r.cfg.MaxLag))
 }
 
 // newProver returns a prover over the log's URLs that keeps verified tiles
@@ -497,6 +592,12 @@ func (r *run) consistent(a, b *checkpoint.Signed) error {
 		if small.Hash != large.Hash {
 			return r.fail(failf(CheckConsistency, evidence, "split view: two checkpoints of size %d with different roots, both signed by %s", small.Size, r.log.Origin()))
 		}
+		return nil
+	}
+	// The log's compact proof first; a static mirror has none, and a
+	// wrong one proves nothing: the tiles decide.
+	if proof, err := r.reader.ReadConsistencyProof(r.ctx, small.Size, large.Size); err == nil &&
+		checkpoint.VerifyConsistency(small.Checkpoint, large.Checkpoint, proof) == nil {
 		return nil
 	}
 	proof, err := r.prover.ConsistencyProof(r.ctx, small.Size, large.Checkpoint)

@@ -13,6 +13,7 @@ import (
 	"treelog/index"
 	"treelog/policy"
 	"treelog/tiles"
+	"treelog/trust"
 )
 
 // indexedNetwork starts a network whose log keeps an index, appending a
@@ -25,7 +26,7 @@ func indexedNetwork(t *testing.T) (*network.Network, *policy.Policy) {
 	if err := os.WriteFile(n.PublishersFile, pubs, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := policy.ParsePublishers(pubs)
+	p, err := trust.ParsePublishers(pubs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestIndexBuiltAndServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	pubs, _ := os.ReadFile(n.PublishersFile)
-	p, _ := policy.ParsePublishers(pubs)
+	p, _ := trust.ParsePublishers(pubs)
 	n.Log.SetPublishers(p)
 	pol, _ = policy.Parse(mustReadFile(t, n.PolicyFile))
 	r, _ = tiles.NewHTTPReader([]string{n.LogURL})

@@ -39,9 +39,3 @@ func (r *HTTPReader) ReadConsistencyProof(ctx context.Context, oldSize, newSize 
 	}
 	return checkpoint.ParseConsistencyProof(b)
 }
-
-// ReadFile fetches another file of the log's, such as the index's, of at
-// most limit bytes.
-func (r *HTTPReader) ReadFile(ctx context.Context, path string, limit int) ([]byte, error) {
-	return r.get(ctx, path, limit)
-}

@@ -35,8 +35,9 @@ type HTTPReader struct {
 	client       *http.Client
 	maxEntrySize int
 	userAgent    string
-	// BytesRead counts the bytes received, for reports.
-	BytesRead atomic.Int64
+	// BytesRead counts the bytes received, and Requests the requests
+	// made, for reports.
+	BytesRead, Requests atomic.Int64
 }
 
 // An HTTPOption configures an HTTPReader.
@@ -137,6 +138,7 @@ func (r *HTTPReader) getOne(ctx context.Context, u string, limit int) ([]byte, e
 	// Asking for gzip ourselves means Go does not decompress silently, so
 	// the limit below applies to the decompressed size too.
 	req.Header.Set("Accept-Encoding", "gzip, identity")
+	r.Requests.Add(1)
 	resp, err := r.client.Do(req)
 	if err != nil {
 		var ue *url.Error

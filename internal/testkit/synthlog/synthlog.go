@@ -40,7 +40,10 @@ func Publishers(norigins int, vkey string) []byte {
 // dir whose checkpoints log signs, returning once a checkpoint of size n is
 // published.
 func Build(ctx context.Context, dir string, log, pub note.Signer, n, norigins int) error {
-	signed, err := sign(pub, n, norigins)
+	signed, err := Sign(pub, n, func(i int) *metamanifest.MetaManifest {
+		return &metamanifest.MetaManifest{Origin: Origin(i, norigins), Timestamp: Start.Add(time.Duration(i) * time.Second),
+			ManifestSize: 50000, ManifestHashes: manifest.HashBytes([]byte(fmt.Sprint(i)), metamanifest.Hashes), Commit: fmt.Sprintf("c%d", i)}
+	})
 	if err != nil {
 		return err
 	}
@@ -101,8 +104,9 @@ func Append(ctx context.Context, dir string, log note.Signer, entries [][]byte) 
 	return shutdown(ctx)
 }
 
-// sign makes the n entries on all cores.
-func sign(pub note.Signer, n, norigins int) ([][]byte, error) {
+// Sign signs the n MetaManifests mm(0), ..., mm(n-1) with pub, on all
+// cores.
+func Sign(pub note.Signer, n int, mm func(i int) *metamanifest.MetaManifest) ([][]byte, error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
@@ -116,9 +120,7 @@ func sign(pub note.Signer, n, norigins int) ([][]byte, error) {
 				if i >= n {
 					return
 				}
-				m := &metamanifest.MetaManifest{Origin: Origin(i, norigins), Timestamp: Start.Add(time.Duration(i) * time.Second),
-					ManifestSize: 50000, ManifestHashes: manifest.HashBytes([]byte(fmt.Sprint(i)), metamanifest.Hashes), Commit: fmt.Sprintf("c%d", i)}
-				b, err := metamanifest.Sign(m, pub)
+				b, err := metamanifest.Sign(mm(i), pub)
 				if err != nil {
 					firstErr.Store(err)
 					return

@@ -1,0 +1,159 @@
+package client_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"treelog/client"
+	"treelog/demo/evilindex"
+	"treelog/demo/network"
+	"treelog/index"
+	"treelog/policy"
+	"treelog/tiles"
+	"treelog/trust"
+)
+
+// indexWorld is a log that keeps an index, with three snapshots of a tree
+// an hour apart (the last 30 minutes ago), each index entry covering them.
+type indexWorld struct {
+	n     *network.Network
+	snaps []network.Snapshot
+	pol   *policy.Policy
+	pubs  *trust.Publishers
+}
+
+func newIndexWorld(t *testing.T) *indexWorld {
+	t.Helper()
+	dir := t.TempDir()
+	n, err := network.Start(ctx, filepath.Join(dir, "net"), network.Options{IndexInterval: 100 * time.Millisecond, IndexRefresh: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	w := &indexWorld{n: n}
+	if w.snaps, err = n.PublishHistory(ctx, dir, 10, 3, time.Now().Add(-30*time.Minute), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	w.pol, _ = policy.Parse(mustRead(n.PolicyFile))
+	w.pubs, _ = trust.ParsePublishers(mustRead(n.PublishersFile))
+	// Wait until an index entry covers the newest snapshot.
+	r, _ := tiles.NewHTTPReader([]string{n.LogURL})
+	for i := 0; ; i++ {
+		if data, err := index.ReadLatest(ctx, r); err == nil {
+			if l, err := index.VerifyLatest(w.pol, data); err == nil && l.Entry.Size > w.snaps[2].Index {
+				break
+			}
+		}
+		if i == 400 {
+			t.Fatal("no index covering the newest snapshot after 20s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return w
+}
+
+func (w *indexWorld) cfg(t *testing.T, url string) client.Config {
+	c := client.Config{Policy: w.pol, Publishers: w.pubs, StateDir: t.TempDir()}
+	if url != "" {
+		c.LogURLs = []string{url}
+	}
+	return c
+}
+
+// TestIndexUsed: the user's check reads the log's index, not its entries:
+// the newest snapshot verifies, an older one is refused as a replay (with
+// the index or without), and a mirror of the log without the index's
+// files, or --no-index, reads the entries instead, with the same verdicts.
+func TestIndexUsed(t *testing.T) {
+	w := newIndexWorld(t)
+	res, err := client.Verify(ctx, w.snaps[2].Dir, w.cfg(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.IndexSize <= w.snaps[2].Index {
+		t.Fatalf("the index was not used (index size %d, snapshot at %d)", res.IndexSize, w.snaps[2].Index)
+	}
+	t.Logf("with the index: %d bytes, %d requests", res.BytesFetched, res.Requests)
+	refused(t, w.snaps[0].Dir, w.cfg(t, ""), client.CheckReplay, "replay: the log's index holds a newer snapshot of example.org/tree")
+
+	// --no-index reads the entries.
+	cfg := w.cfg(t, "")
+	cfg.NoIndex = true
+	res, err = client.Verify(ctx, w.snaps[2].Dir, cfg)
+	if err != nil || res.IndexSize != 0 {
+		t.Fatalf("--no-index: %v (index size %d)", err, res.IndexSize)
+	}
+	t.Logf("with --no-index: %d bytes, %d requests", res.BytesFetched, res.Requests)
+	cfg.StateDir = t.TempDir()
+	refused(t, w.snaps[0].Dir, cfg, client.CheckReplay, "replay: the log holds a newer snapshot of example.org/tree")
+
+	// A static mirror of the log that copied the tiles and index/latest
+	// but none of the index's other files.
+	logDir := filepath.Join(w.n.Dir, "log")
+	partial := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/index/") && r.URL.Path != "/"+index.LatestPath {
+			http.NotFound(rw, r)
+			return
+		}
+		http.FileServer(http.Dir(logDir)).ServeHTTP(rw, r)
+	}))
+	defer partial.Close()
+	res, err = client.Verify(ctx, w.snaps[2].Dir, w.cfg(t, partial.URL))
+	if err != nil || res.IndexSize != 0 {
+		t.Fatalf("a mirror without the index's files: %v (index size %d)", err, res.IndexSize)
+	}
+	refused(t, w.snaps[0].Dir, w.cfg(t, partial.URL), client.CheckReplay, "replay: the log holds a newer snapshot")
+}
+
+// TestIndexLies: a log that lies in its index, where the lie touches the
+// user's own snapshot — it omits it, names an older snapshot as the
+// newest, disagrees with the entry, or is served under a checkpoint no
+// witness quorum cosigned — is refused, with the signed index entry as
+// evidence; an honest index, served the same way, verifies.
+func TestIndexLies(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		o    evilindex.Options
+		lie  evilindex.Lie
+		want string // in the refusal; "" for none
+	}{
+		{"honest", evilindex.Options{}, evilindex.Truth(), ""},
+		{"omits", evilindex.Options{}, evilindex.Omit("example.org/tree"), "it has no snapshot of example.org/tree at all, but this snapshot"},
+		{"older", evilindex.Options{}, evilindex.Older("example.org/tree"), "as the newest snapshot of example.org/tree, older than this one"},
+		{"disagrees", evilindex.Options{}, evilindex.Disagree("example.org/tree"), "it disagrees with the log's entry"},
+		{"unwitnessed", evilindex.Options{Unwitnessed: true}, evilindex.Truth(), "not witnessed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newIndexWorld(t)
+			// The user verified the newest snapshot yesterday, with the
+			// honest index.
+			cfg := w.cfg(t, "")
+			if _, err := client.Verify(ctx, w.snaps[2].Dir, cfg); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := evilindex.Publish(ctx, w.n, c.o, c.lie); err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(w.n.Dir, "log"))))
+			defer srv.Close()
+			cfg.LogURLs = []string{srv.URL}
+			if c.want == "" {
+				res, err := client.Verify(ctx, w.snaps[2].Dir, cfg)
+				if err != nil || res.IndexSize == 0 {
+					t.Fatalf("an honest index: %v (index size %d)", err, res.IndexSize)
+				}
+				return
+			}
+			f := refused(t, w.snaps[2].Dir, cfg, client.CheckReplay, c.want)
+			if len(f.Evidence) == 0 || !strings.HasPrefix(string(f.Evidence[0]), "c2sp.org/tlog-proof@v1\nextra ") {
+				t.Errorf("no signed index entry in the evidence: %q", f.Evidence)
+			}
+			t.Logf("refused: %s", f.Msg)
+		})
+	}
+}
+
