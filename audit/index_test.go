@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"treelog/audit"
-	"treelog/demo/network"
 	"treelog/demo/evilindex"
+	"treelog/demo/network"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/policy"

@@ -156,4 +156,3 @@ func TestIndexLies(t *testing.T) {
 		})
 	}
 }
-
