@@ -642,6 +642,9 @@ func (r *run) scanNewer(mm *metamanifest.Signed, index uint64, cp *checkpoint.Si
 				continue
 			}
 			r.noteEntry(idx, e)
+			if trust.KindOf(e) != trust.KindMetaManifest {
+				continue // an index entry, a trust root
+			}
 			other, _, err := metamanifest.Parse(e)
 			if err != nil || other.Origin != mm.Origin || !other.Timestamp.After(mm.Timestamp) {
 				continue

@@ -236,6 +236,9 @@ func (ix *indexer) build(ctx context.Context, size uint64) error {
 	}
 	now := ix.s.cfg.Now()
 	w := ix.r.Want()
+	if ix.last == nil && ix.r.Origins() == 0 {
+		return nil // an empty log needs no index yet
+	}
 	if ix.last != nil {
 		age := now.Sub(ix.built)
 		if age < ix.interval {

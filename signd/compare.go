@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"treelog/entry"
 	"treelog/metamanifest"
 	"treelog/policy"
 	"treelog/tiles"
@@ -77,6 +78,9 @@ func CompareLog(ctx context.Context, recs []Record, origins []string, r tiles.Re
 					c.Logged = append(c.Logged, Logged{Record: recs[j], Index: idx})
 				}
 				continue
+			}
+			if entry.KindOf(e) != entry.MetaManifest {
+				continue // an index entry, a trust root: not a signature
 			}
 			m, _, err := metamanifest.Parse(e)
 			if err != nil || !ours[m.Origin] {

@@ -31,7 +31,9 @@ stopping at the first failure:
   3 consistency  that checkpoint is consistent with the last one this client trusted (--state)
   4 replay       the snapshot is not older than one this client accepted (rollback), and every
                  newer snapshot of its origin in the log's latest witnessed checkpoint entered
-                 the log less than --max-lag ago (a mirror may lag; past that it is stale or replayed)
+                 the log less than --max-lag ago (a mirror may lag; past that it is stale or replayed);
+                 learned from the log's index when it has one (a few KiB), else from its entries
+                 (--no-index, and always with --trust-root)
   4b trust-root  with --trust-root: each pinned root is followed through the log (its versions
                  listing, every proof and step checked) and the MetaManifest judged by the version
                  in force at its index: a delegated key, valid at its TIMESTAMP, not revoked
@@ -81,6 +83,7 @@ func verify(args []string, stdout, stderr io.Writer) int {
 	offline := fs.Bool("offline", false, "no network: skip the consistency and replay checks")
 	full := fs.Bool("full", false, "hash every file, trusting nothing from the verification cache (which is then written afresh)")
 	proceed := fs.Bool("proceed-if-log-unreachable", false, "if the log cannot be reached, skip the consistency and replay checks (saying so) instead of exiting 4; rollback against --state is still checked")
+	noIndex := fs.Bool("no-index", false, "find newer snapshots by reading the log's entries after this one, not its index: costs more, and trusts the witnesses alone rather than the auditors for the index's completeness")
 	verbose := fs.BoolP("verbose", "v", false, "print one line per check")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	keyring := fs.String("keyring", "", "OpenPGP public keys (armored or binary): require the top-level Manifest to be cleartext-signed by one")
@@ -117,7 +120,8 @@ func verify(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	cfg := client.Config{OpenPGP: kr, Policy: pol, Publishers: pubs, TrustRoots: pins, AcceptOld: *acceptOld, Origin: *origin, StateDir: *stateDir,
-		MaxAge: *maxAge, MaxLag: *maxLag, MaxClockSkew: *skew, LogURLs: *logs, Offline: *offline, Full: *full, ProceedIfUnreachable: *proceed, Progress: os.Stderr}
+		MaxAge: *maxAge, MaxLag: *maxLag, MaxClockSkew: *skew, LogURLs: *logs, Offline: *offline, Full: *full, ProceedIfUnreachable: *proceed,
+		NoIndex: *noIndex, Progress: os.Stderr}
 	if *verbose && !*jsonOut {
 		cfg.OnCheck = func(c client.Check) {
 			fmt.Fprintf(stdout, "%-7s %-11s %s\n", c.Status, c.Name, c.Detail)
