@@ -7,13 +7,14 @@ import (
 	"strings"
 
 	"treelog/checkpoint"
-	"treelog/entry"
 	"treelog/internal/untrusted"
 	"treelog/note"
+	"treelog/trust"
 )
 
-// Header is the first line of an index entry: its kind of log entry.
-const Header = entry.IndexHeader
+// Header is the first line of an index entry: its kind of log entry
+// (trust.KindOf says which kind an entry is).
+const Header = trust.KindIndex
 
 // MaxEntrySize bounds an index entry: a log entry (tessera's limit).
 const MaxEntrySize = 65535

@@ -6,8 +6,8 @@ import (
 	"sort"
 
 	"treelog/checkpoint"
-	"treelog/entry"
 	"treelog/metamanifest"
+	"treelog/trust"
 )
 
 // Want is what the next index entry must say: the index as of Size.
@@ -141,10 +141,10 @@ func (r *Replayer) Apply(i uint64, data []byte) (*Version, error) {
 		return nil, fmt.Errorf("index replay: entry %d applied, want entry %d", i, r.next)
 	}
 	var v *Version
-	switch entry.KindOf(data) {
-	case entry.MetaManifest:
+	switch trust.KindOf(data) {
+	case trust.KindMetaManifest:
 		r.record(i, data)
-	case entry.Index:
+	case trust.KindIndex:
 		v = &Version{Position: i, Raw: data, Want: r.Want()}
 		v.Entry, v.Err = ParseEntry(data)
 		if v.Err == nil {

@@ -13,15 +13,13 @@ import (
 	"strings"
 	"time"
 
-	"treelog/entry"
 	"treelog/internal/untrusted"
 	"treelog/manifest"
 	"treelog/note"
 )
 
-// Header is the first line of a MetaManifest: its kind of log entry
-// (package entry says which kind an entry is).
-const Header = entry.MetaManifestHeader
+// Header is the first line of a MetaManifest.
+const Header = "treelog-metamanifest/v1"
 
 // Where a published tree keeps its MetaManifest and its proof. Dot-names are
 // outside GLEP 74 coverage, so they do not change the tree's Manifests.

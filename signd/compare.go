@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"treelog/entry"
 	"treelog/metamanifest"
 	"treelog/policy"
 	"treelog/tiles"
+	"treelog/trust"
 )
 
 // A Comparison is what comparing the journal with the log found.
@@ -79,7 +79,7 @@ func CompareLog(ctx context.Context, recs []Record, origins []string, r tiles.Re
 				}
 				continue
 			}
-			if entry.KindOf(e) != entry.MetaManifest {
+			if trust.KindOf(e) != trust.KindMetaManifest {
 				continue // an index entry, a trust root: not a signature
 			}
 			m, _, err := metamanifest.Parse(e)
