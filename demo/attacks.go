@@ -20,6 +20,7 @@ import (
 	"treelog/metamanifest"
 	"treelog/note"
 	"treelog/publisher"
+	"treelog/tiles"
 )
 
 // backdoor is what the attacker adds to an ebuild.
@@ -87,19 +88,11 @@ func splitView(n *network.Network, snaps []network.Snapshot, dst string) (string
 		return "", err
 	}
 
-	// The fork: the logged entries before the newest snapshot (each
-	// snapshot's MetaManifest is its entry), then the backdoored one.
-	var entries [][]byte
-	for i, s := range snaps[:len(snaps)-1] {
-		if s.Index != uint64(i) {
-			return "", fmt.Errorf("snapshot %d is at log index %d; the demo's log holds only its snapshots", i, s.Index)
-		}
-		mmPath, _ := metamanifest.Paths(s.Dir)
-		b, err := os.ReadFile(mmPath)
-		if err != nil {
-			return "", err
-		}
-		entries = append(entries, b)
+	// The fork: the logged entries before the newest snapshot (its
+	// snapshots and its index entries), then the backdoored one.
+	entries, err := logEntries(n, snaps[len(snaps)-1].Index)
+	if err != nil {
+		return "", err
 	}
 	entries = append(entries, mm)
 	var hashes []tlog.Hash
@@ -150,4 +143,36 @@ func splitView(n *network.Network, snaps []network.Snapshot, dst string) (string
 		return "", err
 	}
 	return rel, nil
+}
+
+// logEntries reads the first count entries of the network's log, from
+// the bundles of its latest checkpoint.
+func logEntries(n *network.Network, count uint64) ([][]byte, error) {
+	r, err := tiles.NewHTTPReader([]string{n.LogURL})
+	if err != nil {
+		return nil, err
+	}
+	_, cp, _ := n.Log.Published()
+	var out [][]byte
+	for b := uint64(0); b*tiles.TileWidth < count; b++ {
+		w, _ := tiles.BundleWidth(b, cp.Size)
+		want := tiles.TileWidth
+		if w > 0 {
+			want = int(w)
+		}
+		data, err := r.ReadEntryBundle(context.Background(), b, w)
+		if err != nil {
+			return nil, err
+		}
+		es, err := tiles.ParseEntryBundle(data, want)
+		if err != nil {
+			return nil, err
+		}
+		for i, e := range es {
+			if b*tiles.TileWidth+uint64(i) < count {
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
 }

@@ -132,7 +132,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err := d.setUp(ctx); err != nil {
 		return fmt.Errorf("setting up the demo network: %w", err)
 	}
-	for _, step := range []func(context.Context) error{d.stepHonest, d.stepTampered, d.stepReplay, d.stepFreeze, d.stepSplitView, d.stepKeyCompromise} {
+	for _, step := range []func(context.Context) error{d.stepHonest, d.stepTampered, d.stepReplay, d.stepFreeze, d.stepSplitView, d.stepKeyCompromise, d.stepIndexLie} {
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -318,7 +318,16 @@ func (d *demo) user(name string) user {
 // user's sync would, and runs the user's check on it (what `treelog
 // verify` runs), printing the command, each check, and the outcome.
 func (d *demo) verify(ctx context.Context, step string, u user, mirrorName string, logURL string) (*client.Result, error) {
+	return d.verifyWith(ctx, step, u, mirrorName, logURL, d.pins, false)
+}
+
+// verifyWith is verify with the trust roots the user pinned (if any), and
+// with --no-index or not.
+func (d *demo) verifyWith(ctx context.Context, step string, u user, mirrorName, logURL string, pins []*trust.Signed, noIndex bool) (*client.Result, error) {
 	tree := d.path("steps", step, strings.ToLower(u.name)+"-"+strings.Fields(mirrorName)[0])
+	if noIndex {
+		tree += "-no-index"
+	}
 	if err := mirror.Sync(ctx, d.urls[mirrorName], tree); err != nil {
 		return nil, fmt.Errorf("syncing %s: %w", mirrorName, err)
 	}
@@ -326,11 +335,14 @@ func (d *demo) verify(ctx context.Context, step string, u user, mirrorName strin
 	if logURL != "" {
 		cmd += " --log " + logURL
 	}
-	if len(d.pins) > 0 {
+	if len(pins) > 0 {
 		cmd += " --trust-root " + d.path("release-engineering", "trustroot-v1")
 	}
+	if noIndex {
+		cmd += " --no-index"
+	}
 	d.printf("\n  %s syncs the %s into %s and checks it:\n  $ %s %s\n", u.name, mirrorName, tree, cmd, tree)
-	cfg := client.Config{Policy: d.pol, Publishers: d.pubs, TrustRoots: d.pins, StateDir: u.state, MaxAge: maxAge, MaxLag: maxLag,
+	cfg := client.Config{Policy: d.pol, Publishers: d.pubs, TrustRoots: pins, StateDir: u.state, MaxAge: maxAge, MaxLag: maxLag, NoIndex: noIndex,
 		OnCheck: func(c client.Check) { d.printf("    %-7s %-11s %s\n", c.Status, c.Name, c.Detail) }}
 	if logURL != "" {
 		cfg.LogURLs = []string{logURL}
@@ -503,7 +515,7 @@ func (d *demo) summary(took time.Duration) {
 		d.heading("Where the data lives")
 	}
 	d.printf("  %s  keys (*.key secret, *.pub public), policy, publishers, witness-policy\n", d.path("net"))
-	d.printf("  %s  the log: checkpoint, tiles and entry bundles (tessera POSIX)\n", d.path("net", "log"))
+	d.printf("  %s  the log: checkpoint, tiles and entry bundles (tessera POSIX), its index (index/)\n", d.path("net", "log"))
 	d.printf("  %s  the witnesses' SQLite databases\n", d.path("net", "w*.db"))
 	d.printf("  %s  the publisher's working tree and the snapshots it published\n", d.path("publisher"))
 	d.printf("  %s  what the evil mirror served: tampered tree, frozen log, split view\n", d.path("evil"))

@@ -81,8 +81,11 @@ type Network struct {
 }
 
 // serve starts h on a loopback port and returns its base URL.
-func serve(h http.Handler) (*http.Server, string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func serve(h http.Handler) (*http.Server, string, error) { return serveAt("127.0.0.1:0", h) }
+
+// serveAt starts h on addr and returns its base URL.
+func serveAt(addr string, h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", err
 	}
@@ -207,8 +210,21 @@ func (n *Network) startWitness(name string) (*Witness, error) {
 	return &Witness{Name: name, VKey: vk, URL: url, Store: store, Witness: w, srv: srv}, nil
 }
 
-// StartLog (re)starts the log server on its storage directory.
-func (n *Network) StartLog(ctx context.Context) error {
+// StartLog (re)starts the log server on its storage directory, on a new
+// port.
+func (n *Network) StartLog(ctx context.Context) error { return n.startLog(ctx, "127.0.0.1:0") }
+
+// RestartLog stops the log server if it runs and starts it again on the
+// port it had, so that the URLs everyone holds still reach it.
+func (n *Network) RestartLog(ctx context.Context) error {
+	addr := strings.TrimPrefix(n.LogURL, "http://")
+	if err := n.StopLog(ctx); err != nil {
+		return err
+	}
+	return n.startLog(ctx, addr)
+}
+
+func (n *Network) startLog(ctx context.Context, addr string) error {
 	st, err := log.OpenPOSIX(ctx, filepath.Join(n.Dir, "log"))
 	if err != nil {
 		return err
@@ -230,7 +246,7 @@ func (n *Network) StartLog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv, url, err := serve(lg.Handler())
+	srv, url, err := serveAt(addr, lg.Handler())
 	if err != nil {
 		lg.Close(ctx)
 		return err
