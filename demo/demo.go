@@ -5,8 +5,9 @@
 // honest mirror's copy, then has the malicious mirror try each attack
 // treelog exists to stop — a tampered file, a replay, a freeze, a split
 // view — and shows that the user refuses each one and the auditor reports
-// each one with evidence; last, a publisher key is stolen and revoked
-// through a trust root. Every part is the real one, talking HTTP.
+// each one with evidence; then a publisher key is stolen and revoked
+// through a trust root; last, the log lies in its index about the newest
+// snapshot. Every part is the real one, talking HTTP.
 package demo
 
 import (
