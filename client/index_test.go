@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"treelog/checkpoint"
 	"treelog/client"
 	"treelog/demo/evilindex"
 	"treelog/demo/network"
@@ -154,5 +155,63 @@ func TestIndexLies(t *testing.T) {
 			}
 			t.Logf("refused: %s", f.Msg)
 		})
+	}
+}
+
+// TestStaleIndex: a log whose index stopped (or a mirror serving an old
+// index entry under a fresh checkpoint) hides nothing: the entries after
+// the index are read from the log when the index cannot vouch for them,
+// and a newer snapshot among them refuses the replay.
+func TestStaleIndex(t *testing.T) {
+	w := newIndexWorld(t)
+	// The newest index entry that does not cover snapshot 2.
+	r, _ := tiles.NewHTTPReader([]string{w.n.LogURL})
+	raw, err := r.ReadCheckpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, err := w.pol.Verify(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := latest.Checkpoint.Checkpoint
+	p := tiles.NewProver(r, 64)
+	var old []byte
+	var oldPos, oldSize uint64
+	for b := uint64(0); b*tiles.TileWidth < cp.Size; b++ {
+		es, err := tiles.VerifiedEntries(ctx, r, p, cp, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range es {
+			if x, err := index.ParseEntry(e); err == nil && x.Size <= w.snaps[2].Index {
+				old, oldPos, oldSize = e, b*tiles.TileWidth+uint64(i), x.Size
+			}
+		}
+	}
+	if old == nil {
+		t.Fatal("no index entry before snapshot 2")
+	}
+	path, err := p.InclusionProof(ctx, cp, oldPos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := (&checkpoint.Proof{Extra: old, Index: oldPos, Inclusion: path, Checkpoint: raw}).Marshal()
+	logDir := filepath.Join(w.n.Dir, "log")
+	mirror := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/"+index.LatestPath {
+			rw.Write(stale)
+			return
+		}
+		http.FileServer(http.Dir(logDir)).ServeHTTP(rw, r)
+	}))
+	defer mirror.Close()
+	f := refused(t, w.snaps[1].Dir, w.cfg(t, mirror.URL), client.CheckReplay, "replay: the log holds a newer snapshot of example.org/tree")
+	t.Logf("refused: %s", f.Msg)
+	// The newest snapshot verifies through the same mirror, reading the
+	// entries after the old index.
+	res, err := client.Verify(ctx, w.snaps[2].Dir, w.cfg(t, mirror.URL))
+	if err != nil || res.IndexSize != oldSize {
+		t.Fatalf("the newest snapshot through a stale index: %v (index size %d, want %d)", err, res.IndexSize, oldSize)
 	}
 }
