@@ -22,6 +22,8 @@ import (
 // does any of it.
 type indexer struct {
 	s                 *Server
+	stop              context.CancelFunc
+	stopped           chan struct{} // closed when run returns
 	files             IndexFiles
 	lease             IndexLease
 	interval, refresh time.Duration

@@ -202,11 +202,12 @@ func New(ctx context.Context, st *Storage, cfg Config) (*Server, error) {
 	s.done.Add(1)
 	go s.follow(ctx)
 	if cfg.IndexInterval > 0 {
-		s.indexer = &indexer{s: s, files: st.Files, lease: st.Lease, interval: cfg.IndexInterval, refresh: max(cfg.IndexRefresh, cfg.IndexInterval)}
-		s.done.Add(1)
+		ictx, stop := context.WithCancel(ctx)
+		s.indexer = &indexer{s: s, files: st.Files, lease: st.Lease, interval: cfg.IndexInterval, refresh: max(cfg.IndexRefresh, cfg.IndexInterval),
+			stop: stop, stopped: make(chan struct{})}
 		go func() {
-			defer s.done.Done()
-			s.indexer.run(ctx)
+			defer close(s.indexer.stopped)
+			s.indexer.run(ictx)
 		}()
 	}
 	return s, nil
@@ -357,6 +358,12 @@ func (s *Server) SetPublishers(p *trust.Publishers) { s.pubs.Store(p) }
 // Close stops the log after every acknowledged entry is integrated and
 // covered by a published checkpoint.
 func (s *Server) Close(ctx context.Context) error {
+	if s.indexer != nil {
+		// Before tessera stops: an index entry being appended must get
+		// its index, and none may be added to a stopped appender.
+		s.indexer.stop()
+		<-s.indexer.stopped
+	}
 	err := s.shutdown(ctx)
 	s.cancel()
 	s.done.Wait()
