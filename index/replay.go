@@ -128,6 +128,17 @@ func (r *Replayer) Want() Want {
 // Trie returns the trie as of the last index entry (Want().Size).
 func (r *Replayer) Trie() *Trie { return r.trie }
 
+// Pending reports whether MetaManifests came after the last index entry:
+// the index entry after the next one will hold them.
+func (r *Replayer) Pending() bool {
+	for _, st := range r.origins {
+		if len(st.Open) > 0 || !st.InTrie || st.Last != st.Committed {
+			return true
+		}
+	}
+	return false
+}
+
 // Origins returns the number of origins seen, indexed or not yet.
 func (r *Replayer) Origins() int { return len(r.origins) }
 

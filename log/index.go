@@ -230,8 +230,9 @@ func (ix *indexer) writeLatest(ctx context.Context, raw []byte, cp checkpoint.Ch
 
 // build appends an index entry if it is time: none is in flight, the
 // replayer has read the whole log, the last one is interval old, and the
-// index changed since (or refresh passed, so that the witnessed checkpoint
-// it carries stays recent).
+// index changed since or snapshots came after it (which only the entry
+// after this one can hold), or refresh passed, so that the witnessed
+// checkpoint it carries stays recent.
 func (ix *indexer) build(ctx context.Context, size uint64) error {
 	if ix.pending != nil || ix.r.Next() < size || ix.restoredAt != nil || len(ix.unwritten) > 0 {
 		return nil
@@ -246,7 +247,7 @@ func (ix *indexer) build(ctx context.Context, size uint64) error {
 		if age < ix.interval {
 			return nil
 		}
-		same := ix.last.Entry != nil && ix.last.Entry.Root == w.Root && ix.last.Entry.Origins == w.Origins
+		same := ix.last.Entry != nil && ix.last.Entry.Root == w.Root && ix.last.Entry.Origins == w.Origins && !ix.r.Pending()
 		if same && age < ix.refresh {
 			return nil
 		}

@@ -83,7 +83,7 @@ func run(norigins int, every time.Duration, days, pkgs int) error {
 	}
 	defer os.RemoveAll(dir)
 	b := &bench{ctx: ctx, dir: dir, now: time.Now().UTC().Truncate(time.Second)}
-	b.n, err = network.Start(ctx, filepath.Join(dir, "net"), network.Options{TreeOrigin: treeOrigin, IndexInterval: time.Minute, IndexRefresh: 15 * time.Minute})
+	b.n, err = network.Start(ctx, filepath.Join(dir, "net"), network.Options{TreeOrigin: treeOrigin, IndexInterval: 2 * time.Second, IndexRefresh: time.Minute})
 	if err != nil {
 		return err
 	}
