@@ -15,6 +15,11 @@ import (
 // through the index; past it, the entries are read from the log instead.
 const maxWalk = 4096
 
+// maxWalkPastLag is how many newer snapshots a verification reads back
+// through the index before it stops at one logged longer ago than the
+// lag (which decides the verdict: the rest would change only the count).
+const maxWalkPastLag = 16
+
 // A newer is a snapshot of the user's origin that came after the user's
 // in the log, as the index or the scan found it.
 type newer struct {
@@ -42,16 +47,21 @@ type fromIndex struct {
 var errNoIndex = errors.New("no index")
 
 // readIndex reads and verifies index/latest. It returns errNoIndex when
-// the log serves none.
+// the log serves none, or what it serves proves nothing (unsigned bytes
+// are no evidence: reading the log's entries decides instead); an index
+// entry the log proved but that is wrong or not witnessed is refused.
 func (r *run) readIndex() (*index.Latest, []byte, error) {
 	data, err := index.ReadLatest(r.ctx, r.reader)
-	if errors.Is(err, tiles.ErrNotFound) {
+	switch {
+	case errors.Is(err, tiles.ErrNotFound) || (err != nil && !errors.Is(err, tiles.ErrUnavailable)):
 		return nil, nil, errNoIndex
-	}
-	if err != nil {
+	case err != nil:
 		return nil, nil, r.failRead(CheckReplay, err, "reading the log's index")
 	}
 	l, err := index.VerifyLatest(r.cfg.Policy, data, r.vopts()...)
+	if errors.Is(err, index.ErrUnproven) {
+		return nil, nil, errNoIndex
+	}
 	if err != nil {
 		return nil, data, r.fail(failf(CheckReplay, [][]byte{data}, "the log's index (%s): %v", index.LatestPath, err))
 	}

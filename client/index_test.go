@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -66,9 +67,10 @@ func (w *indexWorld) cfg(t *testing.T, url string) client.Config {
 }
 
 // TestIndexUsed: the user's check reads the log's index, not its entries:
-// the newest snapshot verifies, an older one is refused as a replay (with
-// the index or without), and a mirror of the log without the index's
-// files, or --no-index, reads the entries instead, with the same verdicts.
+// the newest snapshot verifies, an older one is refused as a replay once
+// the newer ones have been logged longer than the lag (with the index or
+// without), and a mirror of the log without the index's files, or
+// --no-index, reads the entries instead, with the same verdicts.
 func TestIndexUsed(t *testing.T) {
 	w := newIndexWorld(t)
 	res, err := client.Verify(ctx, w.snaps[2].Dir, w.cfg(t, ""))
@@ -79,7 +81,7 @@ func TestIndexUsed(t *testing.T) {
 		t.Fatalf("the index was not used (index size %d, snapshot at %d)", res.IndexSize, w.snaps[2].Index)
 	}
 	t.Logf("with the index: %d bytes, %d requests", res.BytesFetched, res.Requests)
-	refused(t, w.snaps[0].Dir, w.cfg(t, ""), client.CheckReplay, "replay: the log's index holds a newer snapshot of example.org/tree")
+	refused(t, w.snaps[0].Dir, w.later(t, ""), client.CheckReplay, "2 newer snapshots in the log")
 
 	// --no-index reads the entries.
 	cfg := w.cfg(t, "")
@@ -89,8 +91,9 @@ func TestIndexUsed(t *testing.T) {
 		t.Fatalf("--no-index: %v (index size %d)", err, res.IndexSize)
 	}
 	t.Logf("with --no-index: %d bytes, %d requests", res.BytesFetched, res.Requests)
-	cfg.StateDir = t.TempDir()
-	refused(t, w.snaps[0].Dir, cfg, client.CheckReplay, "replay: the log holds a newer snapshot of example.org/tree")
+	cfg = w.later(t, "")
+	cfg.NoIndex = true
+	refused(t, w.snaps[0].Dir, cfg, client.CheckReplay, "2 newer snapshots in the log")
 
 	// A static mirror of the log that copied the tiles and index/latest
 	// but none of the index's other files.
@@ -107,7 +110,52 @@ func TestIndexUsed(t *testing.T) {
 	if err != nil || res.IndexSize != 0 {
 		t.Fatalf("a mirror without the index's files: %v (index size %d)", err, res.IndexSize)
 	}
-	refused(t, w.snaps[0].Dir, w.cfg(t, partial.URL), client.CheckReplay, "replay: the log holds a newer snapshot")
+	refused(t, w.snaps[0].Dir, w.later(t, partial.URL), client.CheckReplay, "2 newer snapshots in the log")
+}
+
+// later is cfg three hours from now: longer than the default lag after
+// every snapshot of the world.
+func (w *indexWorld) later(t *testing.T, url string) client.Config {
+	c := w.cfg(t, url)
+	c.Now = func() time.Time { return time.Now().Add(3 * time.Hour) }
+	return c
+}
+
+// TestIndexLag: the mirror lag rule reaches the same verdict from the
+// index as from the log's entries: one snapshot behind, the newer logged
+// seconds ago, is accepted (and the entries after the index, which cannot
+// change that, are not read); three hours later it is refused, naming the
+// newer snapshot.
+func TestIndexLag(t *testing.T) {
+	w := newIndexWorld(t)
+	for _, later := range []bool{false, true} {
+		var got [2]*client.Result
+		var errs [2]error
+		for i, noIndex := range []bool{false, true} {
+			cfg := w.cfg(t, "")
+			if later {
+				cfg = w.later(t, "")
+			}
+			cfg.NoIndex = noIndex
+			got[i], errs[i] = client.Verify(ctx, w.snaps[1].Dir, cfg)
+		}
+		if (errs[0] == nil) != (errs[1] == nil) || (errs[0] == nil) == later {
+			t.Fatalf("later %v: with the index %v, without %v", later, errs[0], errs[1])
+		}
+		a, b := got[0].Lag, got[1].Lag
+		if a == nil || b == nil || a.Newer != b.Newer || a.Newest.Index != b.Newest.Index || a.OK != b.OK || a.Newest.Index != w.snaps[2].Index {
+			t.Fatalf("later %v: the index's verdict %+v is not the scan's %+v", later, a, b)
+		}
+		if !got[0].UsedIndex || got[1].UsedIndex {
+			t.Errorf("later %v: used the index %v / %v", later, got[0].UsedIndex, got[1].UsedIndex)
+		}
+		if later {
+			var f *client.Failure
+			if !errors.As(errs[0], &f) || !strings.Contains(f.Msg, "1 newer snapshot in the log") || !strings.HasPrefix(string(f.Evidence[0]), "c2sp.org/tlog-proof@v1\nextra ") {
+				t.Errorf("refusal from the index: %v (evidence %q)", errs[0], f.Evidence)
+			}
+		}
+	}
 }
 
 // TestIndexLies: a log that lies in its index, where the lie touches the
@@ -159,9 +207,10 @@ func TestIndexLies(t *testing.T) {
 }
 
 // TestStaleIndex: a log whose index stopped (or a mirror serving an old
-// index entry under a fresh checkpoint) hides nothing: the entries after
-// the index are read from the log when the index cannot vouch for them,
-// and a newer snapshot among them refuses the replay.
+// index entry under a fresh checkpoint) hides nothing: three hours later
+// its witnessed checkpoint cannot vouch for the entries after it, which
+// are read from the log, and a newer snapshot among them, logged longer
+// ago than the lag, refuses the replay.
 func TestStaleIndex(t *testing.T) {
 	w := newIndexWorld(t)
 	// The newest index entry that does not cover snapshot 2.
@@ -206,11 +255,11 @@ func TestStaleIndex(t *testing.T) {
 		http.FileServer(http.Dir(logDir)).ServeHTTP(rw, r)
 	}))
 	defer mirror.Close()
-	f := refused(t, w.snaps[1].Dir, w.cfg(t, mirror.URL), client.CheckReplay, "replay: the log holds a newer snapshot of example.org/tree")
+	f := refused(t, w.snaps[1].Dir, w.later(t, mirror.URL), client.CheckReplay, "1 newer snapshot in the log")
 	t.Logf("refused: %s", f.Msg)
 	// The newest snapshot verifies through the same mirror, reading the
 	// entries after the old index.
-	res, err := client.Verify(ctx, w.snaps[2].Dir, w.cfg(t, mirror.URL))
+	res, err := client.Verify(ctx, w.snaps[2].Dir, w.later(t, mirror.URL))
 	if err != nil || res.IndexSize != oldSize {
 		t.Fatalf("the newest snapshot through a stale index: %v (index size %d, want %d)", err, res.IndexSize, oldSize)
 	}

@@ -482,10 +482,13 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 	var snaps []lag.Snapshot
 	scanFrom, scan, cut := pr.Index(), true, false
 	if ix != nil {
-		// The walk back through the index stops at a snapshot that
-		// entered the log longer ago than the lag: it decides the verdict.
+		// A walk back through the index far past the lag can stop: a
+		// snapshot that entered the log longer ago than the lag decides
+		// the verdict. (The first few are read anyway, for the message.)
+		walked := 0
 		stale := func(n newer) bool {
-			return !cfg.AcceptOld && !cfg.Now().Before(entered(n.Index, n.Timestamp).Add(cfg.MaxLag))
+			walked++
+			return walked >= maxWalkPastLag && !cfg.AcceptOld && !cfg.Now().Before(entered(n.Index, n.Timestamp).Add(cfg.MaxLag))
 		}
 		fi, err := r.lookIndex(mm, mmBytes, pr.Index(), ix, ixRaw, stale)
 		switch {

@@ -12,6 +12,12 @@ import (
 // carries, is not under a checkpoint the policy's witness quorum cosigned.
 var ErrNotWitnessed = errors.New("not witnessed")
 
+// ErrUnproven is wrapped when index/latest does not prove that the log
+// holds an index entry at all (it does not parse, its checkpoint is not
+// the log's, its inclusion proof fails): bytes that no signature binds,
+// which say nothing about the log.
+var ErrUnproven = errors.New("no proven index entry")
+
 // A Latest is a verified index/latest: the newest index entry, proven in
 // the log under a checkpoint the witness quorum cosigned.
 type Latest struct {
@@ -37,10 +43,10 @@ func (l *Latest) Position() uint64 { return l.Proof.Index() }
 func VerifyLatest(p *policy.Policy, data []byte, opts ...policy.VerifyOption) (*Latest, error) {
 	pf, err := checkpoint.ParseProof(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrUnproven, err)
 	}
 	if pf.Extra == nil {
-		return nil, fmt.Errorf("%s carries no index entry", LatestPath)
+		return nil, fmt.Errorf("%w: %s carries no index entry", ErrUnproven, LatestPath)
 	}
 	pr, err := p.VerifyProof(data, pf.Extra, opts...)
 	var qe *policy.QuorumError
@@ -48,7 +54,7 @@ func VerifyLatest(p *policy.Policy, data []byte, opts ...policy.VerifyOption) (*
 		return nil, fmt.Errorf("the index entry is under a checkpoint the witnesses did not cosign: %w (%v)", ErrNotWitnessed, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("the index entry's proof: %w", err)
+		return nil, fmt.Errorf("%w: the index entry's proof: %w", ErrUnproven, err)
 	}
 	e, err := ParseEntry(pf.Extra)
 	if err != nil {
