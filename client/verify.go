@@ -428,8 +428,20 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 		return nil, err
 	}
 
-	// 4. Replay: newer snapshots, and how long they have been logged. The
-	// latest checkpoint comes with the log's index, if it has one.
+	// 4. Replay: newer snapshots, and how long they have been logged.
+	raw, err := r.reader.ReadCheckpoint(r.ctx)
+	if err != nil {
+		return nil, r.failRead(CheckReplay, err, "fetching the log's latest checkpoint")
+	}
+	lr, err := cfg.Policy.Verify(raw, r.vopts()...)
+	if err != nil {
+		return nil, r.fail(failf(CheckReplay, nil, "the log's latest checkpoint does not verify: %v", err))
+	}
+	if lr.Log != r.log {
+		return nil, r.fail(failf(CheckReplay, nil, "the checkpoint at the log's URL is for %s, not %s", lr.Log.Origin(), r.log.Origin()))
+	}
+	// The log's index, if it has one, proven under a checkpoint of its
+	// own (index/latest may be a little behind or ahead of /checkpoint).
 	var ix *index.Latest
 	var ixRaw []byte
 	if !cfg.NoIndex && len(cfg.TrustRoots) == 0 {
@@ -440,24 +452,16 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 			return nil, err
 		}
 	}
-	var lr *policy.Result
-	if ix != nil {
-		lr = ix.Proof.Result
-	} else {
-		raw, err := r.reader.ReadCheckpoint(r.ctx)
-		if err != nil {
-			return nil, r.failRead(CheckReplay, err, "fetching the log's latest checkpoint")
-		}
-		lr, err = cfg.Policy.Verify(raw, r.vopts()...)
-		if err != nil {
-			return nil, r.fail(failf(CheckReplay, nil, "the log's latest checkpoint does not verify: %v", err))
-		}
-		if lr.Log != r.log {
-			return nil, r.fail(failf(CheckReplay, nil, "the checkpoint at the log's URL is for %s, not %s", lr.Log.Origin(), r.log.Origin()))
-		}
-	}
 	if err := r.consistent(trusted, lr.Checkpoint); err != nil {
 		return nil, err
+	}
+	if ix != nil {
+		if err := r.consistent(ix.Proof.Checkpoint, lr.Checkpoint); err != nil {
+			return nil, err
+		}
+		if ix.Proof.Checkpoint.Size > lr.Checkpoint.Size {
+			lr = ix.Proof.Result
+		}
 	}
 	if lr.Checkpoint.Size >= trusted.Size {
 		if err := r.storeCheckpoint(st, lr.Checkpoint); err != nil {
@@ -469,8 +473,8 @@ func (r *run) online(mm *metamanifest.Signed, mmBytes []byte, pr *policy.ProofRe
 	// holds: the proof's, the one this client trusted before, the latest,
 	// and the one the index entry carries.
 	known := []*policy.Result{pr.Result, stored, lr}
-	if ix != nil && ix.Checkpoint != nil {
-		known = append(known, ix.Checkpoint)
+	if ix != nil {
+		known = append(known, ix.Proof.Result, ix.Checkpoint)
 	}
 	entered := func(index uint64, ts time.Time) time.Time {
 		var b lag.Bounds

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,9 @@ type forkWorld struct {
 func newForkWorld(t *testing.T) *forkWorld {
 	dir := t.TempDir()
 	ctx := context.Background()
-	n, err := network.Start(ctx, filepath.Join(dir, "net"), network.Options{})
+	// No index: the forks below are made of the log's first entries,
+	// counted as its snapshots.
+	n, err := network.Start(ctx, filepath.Join(dir, "net"), network.Options{IndexInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +66,7 @@ func newForkWorld(t *testing.T) *forkWorld {
 		w.stolen = append(w.stolen, s)
 	}
 	w.base = filepath.Join(dir, "base-state")
-	if out, code := w.once(w.base); code != 0 || !strings.Contains(out, "3 entries verified, 0 open alert(s)") {
+	if out, code := w.once(w.base); code != 0 || !regexp.MustCompile(`[0-9]+ entries verified, 0 open alert\(s\)`).MatchString(out) {
 		t.Fatalf("auditing the honest log: exit %d\n%s", code, out)
 	}
 	return w
