@@ -153,18 +153,10 @@ func logEntries(n *network.Network, count uint64) ([][]byte, error) {
 		return nil, err
 	}
 	_, cp, _ := n.Log.Published()
+	p := tiles.NewProver(r, 64)
 	var out [][]byte
 	for b := uint64(0); b*tiles.TileWidth < count; b++ {
-		w, _ := tiles.BundleWidth(b, cp.Size)
-		want := tiles.TileWidth
-		if w > 0 {
-			want = int(w)
-		}
-		data, err := r.ReadEntryBundle(context.Background(), b, w)
-		if err != nil {
-			return nil, err
-		}
-		es, err := tiles.ParseEntryBundle(data, want)
+		es, err := tiles.VerifiedEntries(context.Background(), r, p, cp, b)
 		if err != nil {
 			return nil, err
 		}

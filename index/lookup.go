@@ -32,17 +32,12 @@ func Lookup(ctx context.Context, f Fetcher, root Hash, origin string) (*Chunk, *
 	path := &Path{}
 	h := root
 	for d := 0; d < 2*HashSize; d++ {
-		data, err := f.Node(ctx, h)
-		if err != nil {
-			return nil, path, fmt.Errorf("reading index node %s: %w", h, err)
+		n, data, err := FetchNode(ctx, f, h)
+		if data != nil {
+			path.Nodes = append(path.Nodes, data)
 		}
-		if HashOf(data) != h {
-			return nil, path, fmt.Errorf("index node %s: the bytes served %w", h, ErrMismatch)
-		}
-		path.Nodes = append(path.Nodes, data)
-		n, err := ParseNode(data)
 		if err != nil {
-			return nil, path, fmt.Errorf("index node %s: %w", h, err)
+			return nil, path, err
 		}
 		c := n.Children[nibble(key, d)]
 		switch c.Kind {
@@ -66,6 +61,23 @@ func Lookup(ctx context.Context, f Fetcher, root Hash, origin string) (*Chunk, *
 		}
 	}
 	return nil, path, untrusted.Malformed(ErrMalformed, "index trie is deeper than %d levels", 2*HashSize)
+}
+
+// FetchNode reads and parses the trie node with hash h. It returns the
+// bytes once they hash to h, even if they do not parse.
+func FetchNode(ctx context.Context, f Fetcher, h Hash) (*Node, []byte, error) {
+	data, err := f.Node(ctx, h)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading index node %s: %w", h, err)
+	}
+	if HashOf(data) != h {
+		return nil, nil, fmt.Errorf("index node %s: the bytes served %w", h, ErrMismatch)
+	}
+	n, err := ParseNode(data)
+	if err != nil {
+		return nil, data, fmt.Errorf("index node %s: %w", h, err)
+	}
+	return n, data, nil
 }
 
 // FetchChunk reads and parses the chunk with hash h.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"treelog/checkpoint"
 	"treelog/metamanifest"
@@ -145,6 +146,29 @@ func (r *Replayer) Origins() int { return len(r.origins) }
 // Apply applies the entry at log index i, which must be Next(). It returns
 // the Version for an index entry, nil for any other entry.
 func (r *Replayer) Apply(i uint64, data []byte) (*Version, error) {
+	return r.apply(i, data, nil)
+}
+
+// A Parsed MetaManifest entry is what the replay takes of it, for a
+// caller that parsed it already (an auditor's workers, in parallel).
+type Parsed struct {
+	Origin    string
+	Timestamp time.Time
+	// LeafHash is the entry's RFC 6962 leaf hash.
+	LeafHash Hash
+}
+
+// ApplyParsed is Apply for a MetaManifest entry that p describes (p as
+// metamanifest.Parse and checkpoint.LeafHash give it; nil if the entry
+// does not parse): the same outcome, without parsing it again.
+func (r *Replayer) ApplyParsed(i uint64, data []byte, p *Parsed) (*Version, error) {
+	if p == nil {
+		p = &Parsed{} // not a MetaManifest: nothing to record
+	}
+	return r.apply(i, data, p)
+}
+
+func (r *Replayer) apply(i uint64, data []byte, p *Parsed) (*Version, error) {
 	if r.broken {
 		return nil, errors.New("index replay: the replayer stopped at an error and cannot go on")
 	}
@@ -154,7 +178,12 @@ func (r *Replayer) Apply(i uint64, data []byte) (*Version, error) {
 	var v *Version
 	switch trust.KindOf(data) {
 	case trust.KindMetaManifest:
-		r.record(i, data)
+		if p == nil {
+			p = parse(data)
+		}
+		if p.Origin != "" {
+			r.record(i, p)
+		}
 	case trust.KindIndex:
 		v = &Version{Position: i, Raw: data, Want: r.Want()}
 		v.Entry, v.Err = ParseEntry(data)
@@ -186,23 +215,29 @@ func (w Want) check(e *Entry) error {
 }
 
 // record makes a record of the MetaManifest at log index i.
-func (r *Replayer) record(i uint64, data []byte) {
-	m, _, err := metamanifest.Parse(data)
-	if err != nil {
-		return // not a MetaManifest: nothing to index
-	}
-	st := r.origins[m.Origin]
+func (r *Replayer) record(i uint64, p *Parsed) {
+	st := r.origins[p.Origin]
 	if st == nil {
 		st = &OriginState{}
-		r.origins[m.Origin] = st
+		r.origins[p.Origin] = st
 	}
 	st.Seq++
-	rec := Record{Seq: st.Seq, Index: i, Timestamp: m.Timestamp.UTC(), LeafHash: Hash(checkpoint.LeafHash(data))}
+	rec := Record{Seq: st.Seq, Index: i, Timestamp: p.Timestamp.UTC(), LeafHash: p.LeafHash}
 	st.Open = append(st.Open, rec)
 	st.Latest = rec
 	if len(st.Open) == MaxChunkRecords {
-		r.close(m.Origin, st)
+		r.close(p.Origin, st)
 	}
+}
+
+// parse takes what the replay needs of a MetaManifest entry; an entry
+// that does not parse gives an empty origin.
+func parse(data []byte) *Parsed {
+	m, _, err := metamanifest.Parse(data)
+	if err != nil {
+		return &Parsed{}
+	}
+	return &Parsed{Origin: m.Origin, Timestamp: m.Timestamp, LeafHash: Hash(checkpoint.LeafHash(data))}
 }
 
 // close makes a chunk of the origin's open records.

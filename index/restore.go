@@ -27,16 +27,9 @@ func (r *Replayer) restore(ctx context.Context, f Fetcher, h Hash, depth int) er
 	if depth >= 2*HashSize {
 		return fmt.Errorf("restoring the index: trie deeper than %d levels", 2*HashSize)
 	}
-	data, err := f.Node(ctx, h)
+	n, _, err := FetchNode(ctx, f, h)
 	if err != nil {
-		return fmt.Errorf("restoring the index: node %s: %w", h, err)
-	}
-	if HashOf(data) != h {
-		return fmt.Errorf("restoring the index: node %s %w", h, ErrMismatch)
-	}
-	n, err := ParseNode(data)
-	if err != nil {
-		return err
+		return fmt.Errorf("restoring the index: %w", err)
 	}
 	for _, c := range n.Children {
 		switch c.Kind {

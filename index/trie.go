@@ -2,7 +2,6 @@ package index
 
 import (
 	"context"
-	"fmt"
 
 	"treelog/internal/untrusted"
 )
@@ -185,14 +184,7 @@ func diffNode(ctx context.Context, f Fetcher, mine *trieNode, theirs Hash, depth
 	if depth >= 2*HashSize {
 		return untrusted.Malformed(ErrMalformed, "index trie is deeper than %d levels", 2*HashSize)
 	}
-	data, err := f.Node(ctx, theirs)
-	if err != nil {
-		return fmt.Errorf("reading index node %s: %w", theirs, err)
-	}
-	if HashOf(data) != theirs {
-		return fmt.Errorf("index node %s: the bytes served %w", theirs, ErrMismatch)
-	}
-	n, err := ParseNode(data)
+	n, _, err := FetchNode(ctx, f, theirs)
 	if err != nil {
 		return err
 	}

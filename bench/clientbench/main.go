@@ -25,6 +25,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,6 +54,7 @@ func main() {
 	every := pflag.Duration("every", 30*time.Minute, "how often each tree publishes")
 	days := pflag.Int("days", 7, "age of the user's state, in days")
 	pkgs := pflag.Int("packages", 40, "packages in the user's generated tree (small: the figures are the log's)")
+	pflag.BoolVar(&trace, "trace", false, "list each request of the default verification, with its size")
 	pflag.Parse()
 	if err := run(*origins, *every, *days, *pkgs); err != nil {
 		fmt.Fprintln(os.Stderr, "clientbench:", err)
@@ -60,6 +63,8 @@ func main() {
 }
 
 const treeOrigin = "example.org/tree"
+
+var trace bool
 
 func otherOrigin(o int) string { return fmt.Sprintf("other.example/tree%d", o) }
 
@@ -224,6 +229,11 @@ func run(norigins int, every time.Duration, days, pkgs int) error {
 	fmt.Printf("| offline (no log), for the tree's own cost: %d files | | | 0 | 0 | %.0f ms |\n", res.Files, float64(res.Elapsed.Microseconds())/1000)
 
 	fmt.Println()
+	if trace {
+		if err := b.trace(snaps[2]); err != nil {
+			return err
+		}
+	}
 	r, _ := tiles.NewHTTPReader([]string{b.n.LogURL})
 	data, err := index.ReadLatest(ctx, r)
 	if err != nil {
@@ -247,6 +257,37 @@ func (b *bench) verify(snap, url string, noIndex bool) (*client.Result, error) {
 		return nil, fmt.Errorf("copying the state: %v: %s", err, out)
 	}
 	return client.Verify(b.ctx, snap, client.Config{Policy: b.pol, Publishers: b.pubs, StateDir: state, LogURLs: []string{url}, NoIndex: noIndex, Full: true})
+}
+
+// trace runs the default verification through a proxy that lists each
+// request and the bytes of its answer.
+func (b *bench) trace(snap string) error {
+	target, _ := url.Parse(b.n.LogURL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var lines []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		proxy.ServeHTTP(rec, r)
+		lines = append(lines, fmt.Sprintf("| GET %s | %d |", r.URL.Path, rec.Body.Len()))
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	defer srv.Close()
+	if _, err := b.verify(snap, srv.URL, false); err != nil {
+		return err
+	}
+	fmt.Println("The default verification's requests:")
+	fmt.Println()
+	fmt.Println("| request | bytes |")
+	fmt.Println("|---|---|")
+	for _, l := range lines {
+		fmt.Println(l)
+	}
+	fmt.Println()
+	return nil
 }
 
 // publish publishes the user's tree with TIMESTAMP ts through the log.

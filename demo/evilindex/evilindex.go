@@ -195,17 +195,9 @@ func (a *appender) replay(ctx context.Context) (*index.Replayer, error) {
 		return nil, err
 	}
 	rp := index.NewReplayer(index.KeepChunks())
+	p := tiles.NewProver(a.reader, 64)
 	for b := uint64(0); b*tiles.TileWidth < c.Size; b++ {
-		w, _ := tiles.BundleWidth(b, c.Size)
-		n := tiles.TileWidth
-		if w > 0 {
-			n = int(w)
-		}
-		data, err := a.reader.ReadEntryBundle(ctx, b, w)
-		if err != nil {
-			return nil, err
-		}
-		es, err := tiles.ParseEntryBundle(data, n)
+		es, err := tiles.VerifiedEntries(ctx, a.reader, p, c, b)
 		if err != nil {
 			return nil, err
 		}
