@@ -4,7 +4,8 @@
 // the entry (p50, p99). The load generator pre-signs MetaManifests (many
 // origins, TIMESTAMPs increasing per origin) and POSTs them concurrently,
 // one request in flight per origin. Configurations: tessera (accepts any
-// bytes), logserver on POSIX without witnesses, with three local witnesses
+// bytes), logserver on POSIX without witnesses (with its index and without),
+// with three local witnesses
 // (2 of 3), and on S3+MySQL (MinIO and MariaDB) with 1 and 2 processes.
 // Run it with bench/log.sh.
 package main
@@ -139,6 +140,13 @@ func run(dur time.Duration, norigins int, tesseraBin string, withS3 bool) error 
 		return err
 	}
 	report("logserver POSIX, no witnesses", r)
+
+	// 2b. the same without the index (what the index costs the writes).
+	r, err = runLogs(logBin, 1, append(common, "--storage", filepath.Join(dir, "posix-noindex"), "--index-interval", "0"), entries, dur)
+	if err != nil {
+		return err
+	}
+	report("logserver POSIX, no witnesses, no index (`--index-interval 0`)", r)
 
 	// 3. logserver, POSIX, three local witnesses.
 	wp, stop, err := startWitnesses(witnessBin, st, 3)
