@@ -59,17 +59,18 @@ func (a *Auditor) checkBundle(ctx context.Context, cp checkpoint.Checkpoint, b u
 			r.index = true
 			continue
 		}
-		s, err := metamanifest.Verify(e, keys)
-		if err == nil {
+		if s, err := metamanifest.Verify(e, keys); err == nil {
 			r.origin, r.ts = s.Origin, s.Timestamp
-			continue
+		} else {
+			r.problem = err.Error()
+			// The origin still matters to apply, which tells whether a trust
+			// root governs it (and may allow what the publishers file does not).
+			if m, _, err := metamanifest.Parse(e); err == nil {
+				r.origin, r.ts = m.Origin, m.Timestamp
+			}
 		}
-		r.problem = err.Error()
-		// The origin still matters to apply, which tells whether a trust
-		// root governs it (and may allow what the publishers file does not).
-		if m, _, err := metamanifest.Parse(e); err == nil {
-			r.origin, r.ts = m.Origin, m.Timestamp
-			r.parsed = &index.Parsed{Origin: m.Origin, Timestamp: m.Timestamp, LeafHash: index.Hash(checkpoint.LeafHash(e))}
+		if r.origin != "" {
+			r.parsed = &index.Parsed{Origin: r.origin, Timestamp: r.ts, LeafHash: index.Hash(checkpoint.LeafHash(e))}
 		}
 	}
 	return res
