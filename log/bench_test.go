@@ -1,19 +1,15 @@
 package log_test
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"treelog/internal/testkit/load"
 	"treelog/log"
 	"treelog/manifest"
 	"treelog/metamanifest"
@@ -67,30 +63,5 @@ func BenchmarkAdd(b *testing.B) {
 			bodies[o] = append(bodies[o], body)
 		}
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: norigins}}
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	for o := range norigins {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < perOrigin && o*perOrigin+i < b.N+norigins; i++ {
-				resp, err := client.Post(srv.URL+"/add", "text/plain", bytes.NewReader(bodies[o][i]))
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d requests failed", n)
-	}
+	load.PostAll(b, srv.URL+"/add", bodies)
 }

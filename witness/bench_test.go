@@ -3,16 +3,13 @@ package witness
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"treelog/internal/testkit/load"
 	"treelog/internal/testkit/testlog"
 	"treelog/note"
 	"treelog/policy"
@@ -51,7 +48,6 @@ func BenchmarkAddCheckpoint(b *testing.B) {
 	}
 	srv := httptest.NewServer(w.Handler())
 	defer srv.Close()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	// Each log's requests, one growth of one entry each, prepared ahead.
 	perLog := b.N/nlogs + 1
 	reqs := make([][][]byte, nlogs)
@@ -61,31 +57,7 @@ func BenchmarkAddCheckpoint(b *testing.B) {
 			reqs[i] = append(reqs[i], l.WitnessRequest(uint64(j), uint64(j+1)))
 		}
 	}
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	for i := range nlogs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := 0; j < perLog && i*perLog+j < b.N+nlogs; j++ {
-				resp, err := client.Post(srv.URL+"/add-checkpoint", "text/plain", bytes.NewReader(reqs[i][j]))
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d requests failed", n)
-	}
+	load.PostAll(b, srv.URL+"/add-checkpoint", reqs)
 }
 
 func TestMemoVerifier(t *testing.T) {
