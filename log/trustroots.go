@@ -166,17 +166,15 @@ func (s *Server) chain(ctx context.Context, name string) (*trust.Chain, error) {
 	return c, nil
 }
 
-// readEntry reads one integrated entry of the log.
+// readEntry reads one entry of the log, waiting a little for it to be
+// integrated: another log process may have sequenced it a moment ago.
 func (s *Server) readEntry(ctx context.Context, index uint64) ([]byte, error) {
-	size, err := s.reader.IntegratedSize(ctx)
+	size, err := s.integratedBeyond(ctx, index)
 	if err != nil {
 		return nil, err
 	}
 	b := index / tiles.TileWidth
-	w, ok := tiles.BundleWidth(b, size)
-	if !ok {
-		return nil, fmt.Errorf("entry %d is not integrated yet (size %d)", index, size)
-	}
+	w, _ := tiles.BundleWidth(b, size)
 	data, err := s.reader.ReadEntryBundle(ctx, b, w)
 	if err != nil {
 		return nil, err
@@ -190,6 +188,30 @@ func (s *Server) readEntry(ctx context.Context, index uint64) ([]byte, error) {
 		return nil, err
 	}
 	return entries[index%tiles.TileWidth], nil
+}
+
+// integratedBeyond returns the log's integrated size once it covers
+// index. It waits for up to a few checkpoint intervals (integration
+// follows sequencing by about one), then asks the submitter to try again.
+func (s *Server) integratedBeyond(ctx context.Context, index uint64) (uint64, error) {
+	deadline := time.Now().Add(3*s.cfg.CheckpointInterval + s.cfg.BatchMaxAge + time.Second)
+	for {
+		size, err := s.reader.IntegratedSize(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if index < size {
+			return size, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, reject(503, "contended", "entry %d, logged by another log process, is not integrated yet (size %d); try again", index, size)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // addTrustRoot admits a trust-root version: of a root this log serves
