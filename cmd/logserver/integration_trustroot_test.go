@@ -99,7 +99,7 @@ func TestIntegrationTrustRoots(t *testing.T) {
 	post(a, roots.MetaManifest(t, "overlays.example/guru", now.Add(-2*time.Hour), alice), 200, "index ")
 	post(b, roots.MetaManifest(t, "overlays.example/guru", now.Add(-time.Hour), alice), 200, "index ")
 	post(b, roots.MetaManifest(t, "overlays.example/guru", now.Add(-time.Minute), bob), 403, "rule ")
-	post(a, roots.MetaManifest(t, "elsewhere.example/tree", now.Add(-time.Hour), alice), 403, "rule ")
+	post(a, roots.MetaManifest(t, "elsewhere.example/tree", now.Add(-time.Hour), alice), 403, "not signed by a key allowed")
 
 	// Version 3 through A revokes alice's key: her next snapshot through B
 	// is refused by the rule that names the revocation.
