@@ -28,6 +28,30 @@ import (
 	"treelog/witness"
 )
 
+// scaleOut starts MariaDB and MinIO (with a bucket) for the test, builds
+// logserver, and returns it with the storage flags that put a log there.
+func scaleOut(t *testing.T, dir string) (bin string, storage []string) {
+	t.Helper()
+	db, err := services.StartMariaDB(filepath.Join(dir, "mariadb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Stop() })
+	s3, err := services.StartMinIO(filepath.Join(dir, "minio"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s3.Stop() })
+	if err := s3.CreateBucket(context.Background(), "treelog"); err != nil {
+		t.Fatal(err)
+	}
+	if bin, err = proc.Build("treelog/cmd/logserver", dir); err != nil {
+		t.Fatal(err)
+	}
+	return bin, []string{"--s3-bucket", "treelog", "--s3-endpoint", s3.Endpoint, "--s3-access-key", s3.AccessKey,
+		"--s3-secret-key", s3.SecretKey, "--mysql-dsn", db.DSN}
+}
+
 // TestIntegrationScaleOut runs two logserver processes on one log in S3 (MinIO) and
 // MySQL (MariaDB), with three witnesses, and submits to both at once —
 // the same origins through both, and the same bytes twice. Every entry
@@ -37,23 +61,7 @@ import (
 func TestIntegrationScaleOut(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := services.StartMariaDB(filepath.Join(dir, "mariadb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Stop()
-	s3, err := services.StartMinIO(filepath.Join(dir, "minio"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s3.Stop()
-	if err := s3.CreateBucket(ctx, "treelog"); err != nil {
-		t.Fatal(err)
-	}
-	bin, err := proc.Build("treelog/cmd/logserver", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, storage := scaleOut(t, dir)
 	k := newKeys(t)
 	const norigins = 6
 	files := k.writeFiles(t, dir, norigins)
@@ -83,10 +91,8 @@ func TestIntegrationScaleOut(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	args := append(files,
-		"--witness-policy", filepath.Join(dir, "witness-policy"), "--s3-bucket", "treelog", "--s3-endpoint", s3.Endpoint,
-		"--s3-access-key", s3.AccessKey, "--s3-secret-key", s3.SecretKey, "--mysql-dsn", db.DSN,
-		"--checkpoint-interval", "1s", "--batch-max-age", "50ms", "--listen", "127.0.0.1:0", "--index-interval", "1s")
+	args := append(append(files, storage...),
+		"--witness-policy", filepath.Join(dir, "witness-policy"), "--checkpoint-interval", "1s", "--batch-max-age", "50ms", "--listen", "127.0.0.1:0", "--index-interval", "1s")
 	var servers []*proc.Proc
 	for range 2 {
 		p, err := proc.Start(bin, args...)

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"treelog/internal/testkit/proc"
 	"treelog/internal/testkit/roots"
-	"treelog/internal/testkit/services"
 	"treelog/trust"
 )
 
@@ -24,25 +22,8 @@ import (
 // one authorizes snapshots through the other, and a revocation logged
 // through one refuses the revoked key's next snapshot through the other.
 func TestIntegrationTrustRoots(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := services.StartMariaDB(filepath.Join(dir, "mariadb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Stop()
-	s3, err := services.StartMinIO(filepath.Join(dir, "minio"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s3.Stop()
-	if err := s3.CreateBucket(ctx, "treelog"); err != nil {
-		t.Fatal(err)
-	}
-	bin, err := proc.Build("treelog/cmd/logserver", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, storage := scaleOut(t, dir)
 	k := newKeys(t)
 	h := roots.NewKeys(t, "root", 5)
 	alice, bob := roots.NewKey(t, "alice"), roots.NewKey(t, "bob")
@@ -54,9 +35,8 @@ func TestIntegrationTrustRoots(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "publishers"), nil, 0o644)
 	var servers []string
 	for range 2 {
-		p, err := proc.Start(bin, "--key", filepath.Join(dir, "log.key"), "--publishers", filepath.Join(dir, "publishers"), "--trust-root", pin,
-			"--s3-bucket", "treelog", "--s3-endpoint", s3.Endpoint, "--s3-access-key", s3.AccessKey, "--s3-secret-key", s3.SecretKey,
-			"--mysql-dsn", db.DSN, "--checkpoint-interval", "1s", "--batch-max-age", "50ms", "--listen", "127.0.0.1:0")
+		p, err := proc.Start(bin, append(storage, "--key", filepath.Join(dir, "log.key"), "--publishers", filepath.Join(dir, "publishers"), "--trust-root", pin,
+			"--checkpoint-interval", "1s", "--batch-max-age", "50ms", "--listen", "127.0.0.1:0")...)
 		if err != nil {
 			t.Fatal(err)
 		}
