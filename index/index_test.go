@@ -341,3 +341,77 @@ func TestDiff(t *testing.T) {
 		t.Fatalf("a trie differs from itself: %+v", d)
 	}
 }
+
+// TestDiffOfHostileTrie: a lying log's trie whose nodes all point to the
+// same subnode at every level (41 files, 16^40 paths) is refused after a
+// few reads, not read without end; so is one with more distinct nodes
+// than a trie of the log's keys could have.
+func TestDiffOfHostileTrie(t *testing.T) {
+	ctx := context.Background()
+	mine := index.NewTrie()
+	for i := range 20 {
+		mine.Set(index.KeyOf(fmt.Sprint(i)), index.HashOf([]byte{byte(i)}))
+	}
+	counting := &countingFiles{files: files{}}
+	put := func(n *index.Node) index.Hash {
+		b := n.Marshal()
+		h := index.HashOf(b)
+		counting.files[h] = b
+		return h
+	}
+	// Shared subtrees: every child of each level is the level below.
+	below := put(&index.Node{})
+	for range 40 {
+		var n index.Node
+		for i := range n.Children {
+			n.Children[i] = index.Child{Kind: index.ChildNode, Node: below}
+		}
+		below = put(&n)
+	}
+	_, err := mine.Diff(ctx, counting, below, 0)
+	if !errors.Is(err, index.ErrMalformed) || !strings.Contains(err.Error(), "appears twice") {
+		t.Fatalf("Diff of a trie with shared subtrees: %v, want a malformed index", err)
+	}
+	if counting.n > 64 {
+		t.Errorf("%d nodes read before refusing it", counting.n)
+	}
+	// Distinct nodes, many more than 20 keys need: a chain of 16-wide
+	// levels whose other children are distinct empty-ish nodes.
+	counting.n = 0
+	leafless := func(i, j int) index.Hash {
+		var n index.Node
+		n.Children[i%16] = index.Child{Kind: index.ChildLeaf, Key: index.KeyOf(fmt.Sprint("x", i, j)), Value: index.HashOf(nil)}
+		return put(&n)
+	}
+	var level []index.Hash
+	for j := range 16 * 16 * 16 {
+		level = append(level, leafless(j, 0))
+	}
+	for len(level) > 1 {
+		var up []index.Hash
+		for k := 0; k < len(level); k += 16 {
+			var n index.Node
+			for i := range 16 {
+				n.Children[i] = index.Child{Kind: index.ChildNode, Node: level[k+i]}
+			}
+			up = append(up, put(&n))
+		}
+		level = up
+	}
+	small := index.NewTrie()
+	small.Set(index.KeyOf("only"), index.HashOf(nil))
+	_, err = small.Diff(ctx, counting, level[0], 0)
+	if !errors.Is(err, index.ErrMalformed) || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("Diff of a trie far larger than the log's: %v, want a malformed index", err)
+	}
+}
+
+type countingFiles struct {
+	files
+	n int
+}
+
+func (c *countingFiles) Node(ctx context.Context, h index.Hash) ([]byte, error) {
+	c.n++
+	return c.files.Node(ctx, h)
+}

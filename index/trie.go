@@ -171,18 +171,42 @@ type Difference struct {
 // Diff compares the trie with the one of root theirs, read through f: it
 // descends only where the two differ, and returns at most max keys whose
 // values differ (max 0: all). Nodes read are checked against their hashes.
+// Their trie is untrusted: a node read twice (an honest trie has no shared
+// subtrees, its keys differing by prefix), or more nodes than a trie of
+// this one's size could have, is an error rather than endless reading.
 func (t *Trie) Diff(ctx context.Context, f Fetcher, theirs Hash, max int) ([]Difference, error) {
-	var out []Difference
-	err := diffNode(ctx, f, t.root, theirs, 0, &out, max)
-	return out, err
+	d := &differ{f: f, max: max, seen: map[Hash]bool{}, budget: maxDiffNodes(t.n)}
+	err := d.node(ctx, t.root, theirs, 0)
+	return d.out, err
 }
 
-func diffNode(ctx context.Context, f Fetcher, mine *trieNode, theirs Hash, depth int, out *[]Difference, max int) error {
+// maxDiffNodes bounds the nodes a Diff reads: every node of a trie of n
+// keys (at most one a key above the leaves, plus a path's worth), twice
+// over, and never less than a few paths.
+func maxDiffNodes(n int) int { return 2*(n+1)*(2*HashSize) + 1024 }
+
+type differ struct {
+	f      Fetcher
+	max    int
+	out    []Difference
+	seen   map[Hash]bool
+	budget int
+}
+
+func (d *differ) node(ctx context.Context, mine *trieNode, theirs Hash, depth int) error {
+	f, out, max := d.f, &d.out, d.max
 	if mine != nil && mine.sum() == theirs {
 		return nil
 	}
 	if depth >= 2*HashSize {
 		return untrusted.Malformed(ErrMalformed, "index trie is deeper than %d levels", 2*HashSize)
+	}
+	if d.seen[theirs] {
+		return untrusted.Malformed(ErrMalformed, "index trie node %s appears twice (a trie's subtrees are all distinct)", theirs)
+	}
+	d.seen[theirs] = true
+	if len(d.seen) > d.budget {
+		return untrusted.Malformed(ErrMalformed, "index trie has more than %d nodes where they differ, more than a trie of the log's keys could have", d.budget)
 	}
 	n, _, err := FetchNode(ctx, f, theirs)
 	if err != nil {
@@ -205,7 +229,7 @@ func diffNode(ctx context.Context, f Fetcher, mine *trieNode, theirs Hash, depth
 				sub = &trieNode{}
 				sub.kids[nibble(m.key, depth+1)] = m
 			}
-			if err := diffNode(ctx, f, sub, c.Node, depth+1, out, max); err != nil {
+			if err := d.node(ctx, sub, c.Node, depth+1); err != nil {
 				return err
 			}
 		default:
