@@ -81,13 +81,12 @@ func (a *Auditor) checkIndexEntry(p *indexPass, cp *checkpoint.Signed, v *index.
 		}
 		return
 	}
-	if v.Entry.Checkpoint == nil {
-		return
-	}
-	r, err := a.cfg.Policy.Verify(v.Entry.Checkpoint)
+	r, err := index.VerifyCarried(a.cfg.Policy, v.Entry)
 	switch {
 	case err != nil:
-		raise(fmt.Sprintf("the checkpoint it carries is not one the witness quorum cosigned: %v", err))
+		raise(fmt.Sprintf("the checkpoint it carries is not the log's: %v", err))
+	case r == nil:
+		// None, or not cosigned by this auditor's quorum: nothing to check.
 	case r.Log != a.log:
 		raise(fmt.Sprintf("it carries a checkpoint of another log, %s", r.Log.Origin()))
 	default:

@@ -108,6 +108,9 @@ func (r *run) lookIndex(mm *metamanifest.Signed, mmBytes []byte, myIndex uint64,
 	myLeaf := index.Hash(checkpoint.LeafHash(mmBytes))
 	hist := index.NewHistory(f, ch, path.Chunk)
 	for walked := 0; ; walked++ {
+		if walked >= maxWalk {
+			return nil, errNoIndex // a walk this long: reading the log costs less
+		}
 		rec, ok, err := hist.Next(r.ctx)
 		if err != nil {
 			return nil, r.indexReadError(err)
@@ -145,9 +148,6 @@ func (r *run) lookIndex(mm *metamanifest.Signed, mmBytes []byte, myIndex uint64,
 		if stop(n) {
 			out.cut = true
 			return out, nil
-		}
-		if walked == maxWalk {
-			return nil, errNoIndex
 		}
 	}
 }

@@ -13,9 +13,11 @@ import (
 
 	"treelog/checkpoint"
 	"treelog/index"
+	"treelog/internal/testkit/testlog"
 	"treelog/manifest"
 	"treelog/metamanifest"
 	"treelog/note"
+	"treelog/policy"
 )
 
 // files is an index file store in memory: a Fetcher and the place
@@ -414,4 +416,38 @@ type countingFiles struct {
 func (c *countingFiles) Node(ctx context.Context, h index.Hash) ([]byte, error) {
 	c.n++
 	return c.files.Node(ctx, h)
+}
+
+// TestVerifyCarried: the checkpoint an index entry carries bounds when
+// the entries after it entered the log only if this party's quorum
+// cosigned it. One without that quorum is no lie (the log may be
+// witnessed under another policy): it is set aside, and the party reads
+// those entries itself. Another log's checkpoint is an error.
+func TestVerifyCarried(t *testing.T) {
+	lg, err := testlog.New("log.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := testlog.New("other.example")
+	lg.Grow(5)
+	other.Grow(5)
+	_, wvk, _ := note.GenerateKey(nil, "w.example", note.TypeCosignatureV1)
+	witnessed, err := policy.Parse([]byte("log " + lg.VKey + "\nwitness w " + wvk + "\nquorum w\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unwitnessed, _ := policy.Parse([]byte("log " + lg.VKey + "\nquorum none\n"))
+	e := &index.Entry{Size: 5, Checkpoint: lg.Checkpoint(3)}
+	if r, err := index.VerifyCarried(witnessed, e); r != nil || err != nil {
+		t.Fatalf("a carried checkpoint without the quorum: %v, %v; want it set aside", r, err)
+	}
+	if r, err := index.VerifyCarried(unwitnessed, e); err != nil || r == nil || r.Checkpoint.Size != 3 {
+		t.Fatalf("a carried checkpoint under a policy it meets: %v, %v", r, err)
+	}
+	if r, err := index.VerifyCarried(witnessed, &index.Entry{Size: 5, Checkpoint: other.Checkpoint(3)}); err == nil {
+		t.Fatalf("another log's checkpoint accepted: %v", r)
+	}
+	if r, err := index.VerifyCarried(witnessed, &index.Entry{Size: 0}); r != nil || err != nil {
+		t.Fatalf("no carried checkpoint: %v, %v", r, err)
+	}
 }

@@ -28,18 +28,40 @@ type Latest struct {
 	Raw   []byte
 	Entry *Entry
 	// Checkpoint is the entry's checkpoint (size at most Entry.Size),
-	// verified under the policy; nil if the entry carries none.
+	// verified under the policy; nil if the entry carries none, or one
+	// without the policy's quorum (VerifyCarried).
 	Checkpoint *policy.Result
 }
 
 // Position returns the index entry's index in the log.
 func (l *Latest) Position() uint64 { return l.Proof.Index() }
 
+// VerifyCarried verifies the checkpoint an index entry carries, which
+// only bounds when the entries after the index entered the log. It
+// returns nil when the entry carries none, or one without the policy's
+// quorum: a log witnessed under another policy than this party's is not
+// lying, and without the bound a party reads those entries instead. A
+// checkpoint that is not the log's, or does not parse, is an error.
+func VerifyCarried(p *policy.Policy, e *Entry, opts ...policy.VerifyOption) (*policy.Result, error) {
+	if e.Checkpoint == nil {
+		return nil, nil
+	}
+	r, err := p.Verify(e.Checkpoint, opts...)
+	var qe *policy.QuorumError
+	if errors.As(err, &qe) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the index entry's checkpoint: %w", err)
+	}
+	return r, nil
+}
+
 // VerifyLatest verifies index/latest under a policy: a tlog-proof, under a
 // checkpoint of one of the policy's logs cosigned by the quorum, of an
 // index entry (its extra data) that covers the log before its own
-// position and carries a checkpoint of the same log, also cosigned by the
-// quorum. Every party checks index/latest with this one function.
+// position, and the checkpoint it carries (VerifyCarried), which must be
+// the same log's. Every party checks index/latest with this one function.
 func VerifyLatest(p *policy.Policy, data []byte, opts ...policy.VerifyOption) (*Latest, error) {
 	pf, err := checkpoint.ParseProof(data)
 	if err != nil {
@@ -64,17 +86,11 @@ func VerifyLatest(p *policy.Policy, data []byte, opts ...policy.VerifyOption) (*
 	if e.Size > pr.Index() {
 		return nil, fmt.Errorf("the index entry at log index %d claims to cover the log up to size %d, past itself", pr.Index(), e.Size)
 	}
-	if e.Checkpoint == nil {
-		return l, nil
-	}
-	r, err := p.Verify(e.Checkpoint, opts...)
-	if errors.As(err, &qe) {
-		return nil, fmt.Errorf("the index entry's checkpoint: %w (%v)", ErrNotWitnessed, err)
-	}
+	r, err := VerifyCarried(p, e, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("the index entry's checkpoint: %w", err)
+		return nil, err
 	}
-	if r.Log != pr.Log {
+	if r != nil && r.Log != pr.Log {
 		return nil, fmt.Errorf("the index entry of log %s carries a checkpoint of log %s", pr.Log.Origin(), r.Log.Origin())
 	}
 	l.Checkpoint = r
