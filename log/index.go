@@ -34,8 +34,18 @@ type indexer struct {
 	last       *index.Version // the newest index entry in the log
 	pending    *uint64        // an index entry appended, not yet replayed
 	built      time.Time      // when this process last appended one
-	recent     [][]byte       // checkpoints published lately, oldest first
-	latest     []byte         // index/latest as last written
+	// sequenced is the log's next index when this replayer started: no
+	// index entry is built before all of the log below it is integrated,
+	// so that one another process appended before this one took over
+	// the index is replayed first, not followed by a second of the same
+	// size.
+	sequenced uint64
+	// rebuild is set when the newest index entry does not follow from
+	// the log: the next start replays the log from its start rather than
+	// restoring from that entry's files again.
+	rebuild bool
+	recent  [][]byte // checkpoints published lately, oldest first
+	latest  []byte   // index/latest as last written
 }
 
 // maxRecent bounds the published checkpoints kept to choose from.
@@ -119,6 +129,17 @@ func textOf(signed []byte) string {
 func (ix *indexer) start(ctx context.Context) error {
 	opts := []index.ReplayOption{index.KeepChunks(), index.OnVersion(ix.onVersion)}
 	ix.last, ix.pending, ix.restoredAt, ix.unwritten = nil, nil, nil, nil
+	next, err := ix.s.reader.NextIndex(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the log's next index: %w", err)
+	}
+	ix.sequenced = next
+	if ix.rebuild {
+		ix.rebuild = false
+		ix.r = index.NewReplayer(opts...)
+		ix.s.cfg.Log.Warn("rebuilding the index from the start of the log: its newest entry does not follow from the log")
+		return nil
+	}
 	data, err := ix.files.Read(ctx, index.LatestPath)
 	if err == nil {
 		r, at, rerr := ix.restore(ctx, data, opts)
@@ -154,7 +175,8 @@ func (ix *indexer) onVersion(v *index.Version, _ *index.Trie) error {
 	if ix.restoredAt != nil && v.Position == *ix.restoredAt {
 		ix.restoredAt = nil
 		if v.Err != nil {
-			return fmt.Errorf("the index's files do not match its entry %d (%v); rebuilding from the log", v.Position, v.Err)
+			ix.rebuild = true
+			return fmt.Errorf("the index entry %d it resumed from does not follow from the log (%v); rebuilding the index from the log's start", v.Position, v.Err)
 		}
 	}
 	if v.Err != nil {
@@ -234,7 +256,7 @@ func (ix *indexer) writeLatest(ctx context.Context, raw []byte, cp checkpoint.Ch
 // after this one can hold), or refresh passed, so that the witnessed
 // checkpoint it carries stays recent.
 func (ix *indexer) build(ctx context.Context, size uint64) error {
-	if ix.pending != nil || ix.r.Next() < size || ix.restoredAt != nil || len(ix.unwritten) > 0 {
+	if ix.pending != nil || ix.r.Next() < size || size < ix.sequenced || ix.restoredAt != nil || len(ix.unwritten) > 0 {
 		return nil
 	}
 	now := ix.s.cfg.Now()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"treelog/checkpoint"
+	"treelog/demo/evilindex"
 	"treelog/demo/network"
 	"treelog/index"
 	"treelog/policy"
@@ -243,4 +244,34 @@ func mustReadFile(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestIndexRebuiltAfterWrongEntry: when the newest index entry in the log
+// does not follow from the log (here its size is one short, as a second
+// index writer's could be), a restarted log does not resume from it
+// forever: it rebuilds the index from the log's start and goes on
+// appending right entries.
+func TestIndexRebuiltAfterWrongEntry(t *testing.T) {
+	n, pol := indexedNetwork(t)
+	r, _ := tiles.NewHTTPReader([]string{n.LogURL})
+	a := publishDays(t, n, "example.org/tree", 0, 1, 2)
+	waitIndex(t, pol, r, a+1)
+	wrong, err := evilindex.Publish(ctx, n, evilindex.Options{WrongSize: true}, evilindex.Truth())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.StartLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pubs, _ := os.ReadFile(n.PublishersFile)
+	p, _ := trust.ParsePublishers(pubs)
+	n.Log.SetPublishers(p)
+	pol, _ = policy.Parse(mustReadFile(t, n.PolicyFile))
+	r, _ = tiles.NewHTTPReader([]string{n.LogURL})
+	c := publishDays(t, n, "example.org/tree", 3)
+	l := waitIndex(t, pol, r, c+1)
+	if l.Position() <= wrong {
+		t.Fatalf("index/latest is entry %d, not after the wrong entry %d", l.Position(), wrong)
+	}
+	checkNewest(t, r, l, "example.org/tree", c, 4)
 }

@@ -82,6 +82,10 @@ type Options struct {
 	// index/latest served proves it only under a checkpoint the log alone
 	// signed. The log's /checkpoint stays the witnessed one it was.
 	Unwitnessed bool
+	// WrongSize appends an entry whose size does not follow the index
+	// entry before it (one less): what a second index writer that missed
+	// the first one's last entry would append. Its trie is honest.
+	WrongSize bool
 }
 
 // Publish stops the network's log server and appends a lying index entry
@@ -160,6 +164,7 @@ func Publish(ctx context.Context, n *network.Network, o Options, lie Lie) (uint6
 	for o, h := range x.Newest {
 		t.Set(index.KeyOf(o), h)
 	}
+	a.wrongSize = o.WrongSize
 	pos, err := a.append(ctx, rp, t)
 	if err != nil {
 		return 0, err
@@ -182,6 +187,8 @@ type appender struct {
 	dir    string
 	size   uint64 // the log's size when last replayed
 	carry  []byte // the checkpoint index entries carry (default: the latest)
+	// wrongSize makes the next entry's size one less than it must be.
+	wrongSize bool
 }
 
 // replay replays the whole log and writes the honest chunks.
@@ -226,6 +233,9 @@ func (a *appender) append(ctx context.Context, rp *index.Replayer, t *index.Trie
 		return 0, err
 	}
 	w := rp.Want()
+	if a.wrongSize && w.Size > 0 {
+		w.Size--
+	}
 	e := &index.Entry{Size: w.Size, Root: t.Root(), Origins: uint64(t.Len())}
 	carry := a.carry
 	if carry == nil {
