@@ -92,7 +92,7 @@ func (a *Auditor) catchUp(ctx context.Context, st *State, cp *checkpoint.Signed,
 		if err := a.replayIndex(ctx, ip, cp, st.Scanned); err != nil {
 			return err
 		}
-		st.Index = ip.rp.State()
+		ip.save(st)
 	}
 	defer a.finishIndex(ctx, st, ip, cp)
 	if st.Scanned >= cp.Size {
@@ -164,14 +164,14 @@ func (a *Auditor) catchUp(ctx context.Context, st *State, cp *checkpoint.Signed,
 		count.Add(int64(len(r.entries)), 0)
 		a.metrics.entries.Set(float64(st.Scanned))
 		if time.Since(lastSave) > 2*time.Second {
-			st.Index = ip.rp.State()
+			ip.save(st)
 			if err := st.save(a.cfg.StateDir); err != nil {
 				return err
 			}
 			lastSave = time.Now()
 		}
 	}
-	st.Index = ip.rp.State()
+	ip.save(st)
 	return st.save(a.cfg.StateDir)
 }
 

@@ -41,6 +41,16 @@ type embeddedCheckpoint struct {
 	cp       *checkpoint.Signed
 }
 
+// save records the pass's progress in st: the replay, and the carried
+// checkpoints still to prove.
+func (p *indexPass) save(st *State) {
+	st.Index = p.rp.State()
+	st.Carried = nil
+	for _, e := range p.embedded {
+		st.Carried = append(st.Carried, CarriedCheckpoint{e.position, e.cp.Bytes()})
+	}
+}
+
 // newIndexPass resumes the index replay from the state; an auditor whose
 // state predates the index replays it from the log's start.
 func (a *Auditor) newIndexPass(st *State, cp *checkpoint.Signed) (*indexPass, error) {
@@ -49,6 +59,12 @@ func (a *Auditor) newIndexPass(st *State, cp *checkpoint.Signed) (*indexPass, er
 		a.checkIndexEntry(p, cp, v, t)
 		return nil
 	})
+	for _, c := range st.Carried {
+		// Verified when first met; a policy changed since may refuse it.
+		if r, err := a.cfg.Policy.Verify(c.Checkpoint); err == nil {
+			p.embedded = append(p.embedded, embeddedCheckpoint{c.Position, r.Checkpoint})
+		}
+	}
 	if st.Index == nil {
 		p.rp = index.NewReplayer(opt)
 		return p, nil
@@ -99,12 +115,16 @@ func (a *Auditor) checkIndexEntry(p *indexPass, cp *checkpoint.Signed, v *index.
 // the log serves, and each carried checkpoint's consistency with the
 // verified view.
 func (a *Auditor) finishIndex(ctx context.Context, st *State, p *indexPass, cp *checkpoint.Signed) {
+	var left []embeddedCheckpoint
 	for _, e := range p.embedded {
 		source := fmt.Sprintf("index entry %d", e.position)
 		if o, err := a.prove(ctx, source, e.cp, cp, a.prover); o == unproven {
 			a.raiseUnproven(source, e.cp, cp, a.cfg.Now(), err)
+			left = append(left, e)
 		}
 	}
+	p.embedded = left
+	p.save(st)
 	for _, w := range p.wrong {
 		diffs, err := w.mine.Diff(ctx, index.Files(a.reader), w.v.Entry.Root, 10)
 		if err != nil {

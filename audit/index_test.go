@@ -1,8 +1,10 @@
 package audit_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,8 +14,11 @@ import (
 	"treelog/audit"
 	"treelog/demo/evilindex"
 	"treelog/demo/network"
+	"treelog/internal/keyfile"
+	"treelog/internal/testkit/fork"
 	"treelog/manifest"
 	"treelog/metamanifest"
+	"treelog/note"
 	"treelog/policy"
 	"treelog/publisher"
 	"treelog/trust"
@@ -125,3 +130,61 @@ func TestIndexLies(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// TestCarriedCheckpointsKept: the checkpoints index entries carry are
+// proven consistent with the verified view at the end of a pass; one not
+// proven yet is kept in the state, so that a pass cut short (or an
+// auditor restarted) still checks it, and one on a fork is then a
+// split view naming the index entry.
+func TestCarriedCheckpointsKept(t *testing.T) {
+	w := shared
+	dir := t.TempDir()
+	a := w.auditor(t, "", func(c *audit.Config) { c.StateDir = dir; c.Mirrors = nil })
+	if err := a.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if als := a.Alerts(); len(als) != 0 {
+		t.Fatalf("alerts on the honest log: %+v", als)
+	}
+	a.Close()
+	var st map[string]any
+	if err := json.Unmarshal(read(filepath.Join(dir, "state.json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := st["carried"]; ok {
+		t.Fatalf("carried checkpoints left after an honest pass: %v", c)
+	}
+	// A carried checkpoint of a fork, cosigned with stolen witness keys,
+	// left in the state by a pass that did not get to prove it.
+	var stolen []note.Signer
+	for _, name := range []string{"w1", "w2"} {
+		s, err := keyfile.ReadSigner(filepath.Join(w.n.Dir, name+".key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stolen = append(stolen, s)
+	}
+	f, err := fork.Build(ctx, t.TempDir(), w.n.LogSigner, [][]byte{[]byte("not the log's first entry")}, stolen, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st["carried"] = []audit.CarriedCheckpoint{{Position: 7, Checkpoint: f.Checkpoint}}
+	data, _ := json.Marshal(st)
+	if err := os.WriteFile(filepath.Join(dir, "state.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a = w.auditor(t, "", func(c *audit.Config) { c.StateDir = dir; c.Mirrors = nil })
+	defer a.Close()
+	if err := a.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var split []audit.Alert
+	for _, al := range a.Alerts() {
+		if al.Kind == audit.AlertSplitView {
+			split = append(split, al)
+		}
+	}
+	if len(split) != 1 || !strings.Contains(split[0].Message, "index entry 7") {
+		t.Fatalf("alerts: %+v, want one split view naming index entry 7", a.Alerts())
+	}
+}

@@ -38,6 +38,16 @@ type State struct {
 	// Index is the log's index recomputed from the entries scanned (nil
 	// in a state from before the index: it is then replayed anew).
 	Index *index.ReplayState `json:"index,omitempty"`
+	// Carried are the checkpoints index entries carry that are not yet
+	// proven consistent with the verified view: kept with the index
+	// replay's progress, so that a pass cut short checks them next time.
+	Carried []CarriedCheckpoint `json:"carried,omitempty"`
+}
+
+// CarriedCheckpoint is a checkpoint an index entry carries.
+type CarriedCheckpoint struct {
+	Position   uint64 `json:"position"` // the index entry's
+	Checkpoint []byte `json:"checkpoint"`
 }
 
 // OriginState is an origin's newest logged snapshot, and the recent ones
