@@ -288,9 +288,30 @@ func (ix *indexer) build(ctx context.Context, size uint64) error {
 	}
 	actx, cancel := context.WithTimeout(ctx, addTimeout)
 	defer cancel()
-	idx, err := ix.s.appender.Add(actx, tessera.NewEntry(e.Marshal()))()
-	if err != nil {
-		return fmt.Errorf("appending an index entry: %w", err)
+	fut := ix.s.appender.Add(actx, tessera.NewEntry(e.Marshal()))
+	// tessera's future waits for its batch whatever the context; if the
+	// log stops under it (its storage context ended first), do not hang
+	// Close: the entry, if it is ever sequenced, is replayed at the next
+	// start. A timeout alone does not give up: a second entry of the same
+	// size would follow this one if it is sequenced late.
+	type added struct {
+		idx tessera.Index
+		err error
+	}
+	done := make(chan added, 1)
+	go func() {
+		idx, err := fut()
+		done <- added{idx, err}
+	}()
+	var idx tessera.Index
+	select {
+	case a := <-done:
+		if a.err != nil {
+			return fmt.Errorf("appending an index entry: %w", a.err)
+		}
+		idx = a.idx
+	case <-ctx.Done():
+		return fmt.Errorf("appending an index entry: %w", ctx.Err())
 	}
 	ix.pending, ix.built = &idx.Index, now
 	ix.s.metrics.indexVersions.Inc()

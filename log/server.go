@@ -119,7 +119,9 @@ func CheckKey(s note.Signer) error {
 
 // New starts a log on storage: it initializes tessera, waits until every
 // sequenced entry is integrated, brings the origin index up to date with
-// the log, and starts following new checkpoints.
+// the log, and starts following new checkpoints. ctx (like the one st
+// was opened with) bounds the log's whole life: end it only after Close,
+// which needs tessera still sequencing.
 func New(ctx context.Context, st *Storage, cfg Config) (*Server, error) {
 	if cfg.Signer == nil || cfg.Publishers == nil {
 		return nil, errors.New("log server: a signer and a publishers file are required")

@@ -225,6 +225,10 @@ func (n *Network) RestartLog(ctx context.Context) error {
 }
 
 func (n *Network) startLog(ctx context.Context, addr string) error {
+	// The log lives until StopLog, not until ctx is cancelled (the demo's
+	// Ctrl-C): tessera stops sequencing when its context ends, and
+	// Close must still get every entry being added its index.
+	ctx = context.WithoutCancel(ctx)
 	st, err := log.OpenPOSIX(ctx, filepath.Join(n.Dir, "log"))
 	if err != nil {
 		return err
