@@ -133,6 +133,27 @@ func checkNewest(t *testing.T, r *tiles.HTTPReader, l *index.Latest, origin stri
 	}
 }
 
+// startLog starts the network's stopped log again, with the publishers
+// indexedNetwork added, and returns the users' policy (the log's URL
+// changed) and a reader of the log.
+func startLog(t *testing.T, n *network.Network) (*policy.Policy, *tiles.HTTPReader) {
+	t.Helper()
+	if err := n.StartLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := trust.ParsePublishers(mustReadFile(t, n.PublishersFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Log.SetPublishers(p)
+	pol, err := policy.Parse(mustReadFile(t, n.PolicyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := tiles.NewHTTPReader([]string{n.LogURL})
+	return pol, r
+}
+
 // TestIndexBuiltAndServed: the log keeps an index of the newest snapshot
 // per origin, serves it with its files, every index entry is what the
 // log's entries give, and a restarted log resumes from its files.
@@ -162,14 +183,7 @@ func TestIndexBuiltAndServed(t *testing.T) {
 	if err := n.StopLog(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.StartLog(ctx); err != nil {
-		t.Fatal(err)
-	}
-	pubs, _ := os.ReadFile(n.PublishersFile)
-	p, _ := trust.ParsePublishers(pubs)
-	n.Log.SetPublishers(p)
-	pol, _ = policy.Parse(mustReadFile(t, n.PolicyFile))
-	r, _ = tiles.NewHTTPReader([]string{n.LogURL})
+	pol, r = startLog(t, n)
 	c := publishDays(t, n, "example.org/tree", 6, 7)
 	l = waitIndex(t, pol, r, c+1)
 	checkNewest(t, r, l, "example.org/tree", c, 8)
@@ -260,14 +274,7 @@ func TestIndexRebuiltAfterWrongEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.StartLog(ctx); err != nil {
-		t.Fatal(err)
-	}
-	pubs, _ := os.ReadFile(n.PublishersFile)
-	p, _ := trust.ParsePublishers(pubs)
-	n.Log.SetPublishers(p)
-	pol, _ = policy.Parse(mustReadFile(t, n.PolicyFile))
-	r, _ = tiles.NewHTTPReader([]string{n.LogURL})
+	pol, r = startLog(t, n)
 	c := publishDays(t, n, "example.org/tree", 3)
 	l := waitIndex(t, pol, r, c+1)
 	if l.Position() <= wrong {
